@@ -1,0 +1,71 @@
+"""Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``).
+
+Paths are relative to the CSV's folder and must stay inside it. ``subgenres`` are separated by
+``;``. The split may be a column named ``split`` or ending in ``_split`` (GTZAN's ``sturm_split``);
+its values train/valid/test (or training/validation) are used, any other value (``excluded``)
+leaves the track outside the source's split.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from agf.data.tracks import Dataset, DatasetError, Problem, Track, normalise_split
+
+REQUIRED = ("path", "genre", "artist")
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def read_manifest(csv_path: Path | str) -> Dataset:
+    """Read a manifest CSV into a :class:`Dataset`; bad rows become problems, not exceptions.
+
+    Raises:
+        DatasetError: the CSV is missing, unparsable, or lacks a required column.
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise DatasetError(f"{csv_path}: manifest not found")
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        raise DatasetError(f"{csv_path}: malformed CSV ({err})") from None
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{csv_path}: missing column(s) {', '.join(missing)}; a manifest needs {', '.join(REQUIRED)}")
+    split_columns = [c for c in frame.columns if c == "split" or c.endswith("_split")]
+    root = csv_path.parent.resolve()
+    tracks: list[Track] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for row_number, row in enumerate(frame.to_dict("records"), start=2):
+        rel = _text(row["path"])
+        track_id = _text(row.get("track_id")) or (Path(rel).stem if rel else f"row{row_number}")
+        if rel is None:
+            problems.append(Problem(track_id, "", f"{csv_path} line {row_number}: empty path"))
+            continue
+        path = (root / rel).resolve()
+        if not path.is_relative_to(root):
+            problems.append(Problem(track_id, rel, f"path escapes the dataset root {root}"))
+            continue
+        genre = _text(row["genre"])
+        if genre is None:
+            problems.append(Problem(track_id, rel, f"{csv_path} line {row_number}: no genre"))
+            continue
+        if track_id in seen:
+            problems.append(Problem(track_id, rel, f"{csv_path} line {row_number}: duplicate track_id"))
+            continue
+        seen.add(track_id)
+        subgenres = tuple(s.strip() for s in (_text(row.get("subgenres")) or "").split(";") if s.strip())
+        split = normalise_split(row[split_columns[0]]) if split_columns else None
+        tracks.append(Track(track_id, path, genre, _text(row["artist"]), subgenres, split))
+    if not tracks and not problems:
+        raise DatasetError(f"{csv_path}: no tracks listed")
+    return Dataset(name=csv_path.parent.name, tracks=tracks, problems=problems)

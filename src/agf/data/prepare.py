@@ -1,0 +1,146 @@
+"""``agf prepare``: decode every track once into the spectrogram store, in parallel, resumably."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from agf.audio.decode import AudioError
+from agf.audio.frontend import file_log_mel
+from agf.audio.mel import FrontEndSettings, LogMel
+from agf.audio.segments import pad_frames
+from agf.data.sources import load_source
+from agf.data.splits import assign_splits
+from agf.data.store import StoreWriter
+from agf.data.tracks import Problem, Track
+from agf.settings import ensure_settings
+from agf.workdir import Workdir
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """What the work directory's tracks and split were made from."""
+
+    source: str
+    split: str = "artist"
+    valid_fraction: float = 0.15
+    seed: int = 0
+
+
+@dataclass
+class PrepareSummary:
+    n_tracks: int
+    n_new: int
+    problems: list[Problem] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+    def describe(self) -> str:
+        t = self.table
+        lines = [f"{self.n_tracks} usable tracks ({self.n_new} decoded now), {len(self.problems)} unusable (errors.csv)"]
+        if t is not None and len(t):
+            lines.append(f"genres: {t['genre'].nunique()}  artists: {t['artist'].nunique()} known, "
+                         f"{int(t['artist'].isna().sum())} tracks without artist  padded (<1 s): {int(t['padded'].sum())}")
+            lines.append("split: " + ", ".join(f"{k} {v}" for k, v in t["split"].value_counts().items()))
+            lines.append("per genre: " + ", ".join(f"{k} {v}" for k, v in t["genre"].value_counts().items()))
+        return "\n".join(lines)
+
+
+_worker_log_mel: LogMel | None = None
+
+
+def _init_worker(settings: FrontEndSettings) -> None:
+    global _worker_log_mel
+    # one process per core: intra-op threads would only contend with the other workers
+    torch.set_num_threads(1)
+    _worker_log_mel = LogMel(settings)
+
+
+def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray | None, int, str | None]:
+    """(track_id, frames to store, frames of audio, error) for one track; never raises for bad audio."""
+    try:
+        mel = file_log_mel(track.path, settings, _worker_log_mel)
+    except AudioError as err:
+        return track.track_id, None, 0, err.problem
+    except Exception as err:  # a decoder bug on one file must not stop a run of 25,000
+        return track.track_id, None, 0, f"unexpected {type(err).__name__}: {err}"
+    return track.track_id, pad_frames(mel, settings.segment_frames), mel.shape[0], None
+
+
+def _absolute_source(source: str) -> str:
+    kind = source.partition(":")[0]
+    return source if kind in ("synthetic", "fma") else str(Path(source).resolve())
+
+
+def prepare(source: str, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
+            seed: int = 0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
+            progress: bool = True) -> PrepareSummary:
+    """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
+
+    Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
+    """
+    wd = Workdir(workdir)
+    wd.root.mkdir(parents=True, exist_ok=True)
+    ensure_settings(DatasetSettings(_absolute_source(source), split, valid_fraction, seed), wd.dataset_json)
+    dataset = load_source(source, wd.root, progress=progress)
+    problems = list(dataset.problems)
+    with StoreWriter(wd.store_dir, front_end) as writer:
+        done = writer.track_ids
+        pending = [t for t in dataset.tracks if t.track_id not in done]
+        by_id = {t.track_id: t for t in dataset.tracks}
+        bar = tqdm(total=len(pending), desc="prepare", unit="track", disable=not progress)
+        if jobs <= 1:
+            global _worker_log_mel
+            _worker_log_mel = LogMel(front_end)
+            for track in pending:
+                _store(_decode(track, front_end), writer, problems, by_id)
+                bar.update()
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(front_end,)) as pool:
+                futures = [pool.submit(_decode, t, front_end) for t in pending]
+                for future in as_completed(futures):
+                    _store(future.result(), writer, problems, by_id)
+                    bar.update()
+        bar.close()
+        stored = {e.track_id: e for e in writer.entries}
+        n_new = len(writer.entries) - len(done)
+    usable = [t for t in dataset.tracks if t.track_id in stored]
+    splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, seed=seed)
+    rows = []
+    for t in usable:
+        if t.track_id not in splits:
+            problems.append(Problem(t.track_id, str(t.path), "outside the source's own split"))
+            continue
+        rows.append({
+            "track_id": t.track_id, "genre": t.genre, "artist": t.artist, "split": splits[t.track_id],
+            "n_frames": stored[t.track_id].n_frames,
+            "padded": int(stored[t.track_id].audio_frames < stored[t.track_id].n_frames),
+            "subgenres": ";".join(t.subgenres), "path": str(t.path),
+        })
+    table = pd.DataFrame(rows, columns=["track_id", "genre", "artist", "split", "n_frames", "padded", "subgenres", "path"])
+    _write_csv_atomic(table, wd.tracks_csv)
+    _write_csv_atomic(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
+    return PrepareSummary(len(table), n_new, problems, table)
+
+
+def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track]) -> None:
+    track_id, mel, audio_frames, error = result
+    if error is not None:
+        problems.append(Problem(track_id, str(by_id[track_id].path), error))
+        return
+    writer.append(track_id, mel, audio_frames)
+
+
+def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
+    os.replace(tmp, path)

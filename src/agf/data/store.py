@@ -1,0 +1,145 @@
+"""On-disk log-mel store built for fast random 1-s crops.
+
+Layout of a store folder::
+
+    settings.json   the FrontEndSettings every spectrogram was made with
+    mel.f16         float16 frames, row-major (total_frames, n_mels): a crop is one contiguous read
+    index.csv       track_id,offset,n_frames,audio_frames: one line per finished track
+                    (audio_frames < n_frames when a clip shorter than a segment was padded)
+
+The store is an append-only log. A track's frames are written and flushed to disk before its
+index line; on reopening, frames past the last indexed track (a write cut short by a kill) are
+truncated and a torn last index line is dropped. So a killed ``agf prepare`` resumes with every
+indexed track intact and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from agf.audio.mel import FrontEndSettings
+from agf.settings import ensure_settings, load_settings
+
+DTYPE = np.float16
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    track_id: str
+    offset: int
+    n_frames: int
+    audio_frames: int
+
+
+def _read_index(path: Path) -> tuple[list[IndexEntry], int]:
+    """Entries of a complete index, and the byte length of its complete lines."""
+    if not path.exists():
+        return [], 0
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    entries = []
+    for line in complete.decode().splitlines()[1:]:
+        track_id, offset, n_frames, audio_frames = line.rsplit(",", 3)
+        entries.append(IndexEntry(track_id, int(offset), int(n_frames), int(audio_frames)))
+    return entries, len(complete)
+
+
+class StoreWriter:
+    """Appends tracks to a store, recovering from an interrupted previous writer."""
+
+    def __init__(self, folder: Path, settings: FrontEndSettings):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_settings(settings, self.folder / "settings.json")
+        self.n_mels = settings.n_mels
+        index_path = self.folder / "index.csv"
+        self.entries, complete_bytes = _read_index(index_path)
+        if not index_path.exists() or complete_bytes == 0:
+            index_path.write_text("track_id,offset,n_frames,audio_frames\n")
+        elif complete_bytes < index_path.stat().st_size:
+            os.truncate(index_path, complete_bytes)
+        self.end = self.entries[-1].offset + self.entries[-1].n_frames if self.entries else 0
+        mel_path = self.folder / "mel.f16"
+        mel_path.touch()
+        os.truncate(mel_path, self.end * self.n_mels * np.dtype(DTYPE).itemsize)
+        self._mel = open(mel_path, "ab")
+        self._index = open(index_path, "a")
+
+    @property
+    def track_ids(self) -> set[str]:
+        return {e.track_id for e in self.entries}
+
+    def append(self, track_id: str, mel: np.ndarray, audio_frames: int | None = None) -> None:
+        """Add one track's ``(n_frames, n_mels)`` log-mel; durable once this returns.
+
+        ``audio_frames``: frames that hold audio when ``mel`` was padded (default: all).
+        """
+        if "," in track_id or "\n" in track_id:
+            raise ValueError(f"track id {track_id!r} may not contain a comma or newline")
+        if mel.ndim != 2 or mel.shape[1] != self.n_mels:
+            raise ValueError(f"expected (n_frames, {self.n_mels}) frames, got {mel.shape}")
+        self._mel.write(np.ascontiguousarray(mel, dtype=DTYPE).tobytes())
+        self._mel.flush()
+        os.fsync(self._mel.fileno())
+        entry = IndexEntry(track_id, self.end, mel.shape[0], mel.shape[0] if audio_frames is None else audio_frames)
+        self._index.write(f"{track_id},{entry.offset},{entry.n_frames},{entry.audio_frames}\n")
+        self._index.flush()
+        os.fsync(self._index.fileno())
+        self.entries.append(entry)
+        self.end += mel.shape[0]
+
+    def close(self) -> None:
+        self._mel.close()
+        self._index.close()
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class MelStore:
+    """Read-only, memory-mapped view of a store.
+
+    ``mel`` is the ``(total_frames, n_mels)`` float16 memmap; track ``i`` occupies rows
+    ``offsets[i] : offsets[i] + n_frames[i]``.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        settings_path = self.folder / "settings.json"
+        if not settings_path.exists():
+            raise FileNotFoundError(f"{self.folder}: no spectrogram store here; run `agf prepare` first")
+        self.settings = load_settings(FrontEndSettings, settings_path)
+        entries, _ = _read_index(self.folder / "index.csv")
+        self.track_ids = [e.track_id for e in entries]
+        self.row_of = {t: i for i, t in enumerate(self.track_ids)}
+        self.offsets = np.array([e.offset for e in entries], dtype=np.int64)
+        self.n_frames = np.array([e.n_frames for e in entries], dtype=np.int64)
+        total = int(self.offsets[-1] + self.n_frames[-1]) if entries else 0
+        n_mels = self.settings.n_mels
+        self.mel = (np.memmap(self.folder / "mel.f16", dtype=DTYPE, mode="r", shape=(total, n_mels))
+                    if total else np.zeros((0, n_mels), DTYPE))
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def track(self, track_id: str) -> np.ndarray:
+        """The ``(n_frames, n_mels)`` float16 log-mel of one track (a view, no copy)."""
+        i = self.row_of[track_id]
+        return self.mel[self.offsets[i]: self.offsets[i] + self.n_frames[i]]
+
+    def crops(self, rows: np.ndarray, starts: np.ndarray, *, frames: int = 43) -> np.ndarray:
+        """Crops ``(len(rows), frames, n_mels)`` float16: track ``rows[k]`` from frame ``starts[k]``."""
+        index = (self.offsets[rows] + starts)[:, None] + np.arange(frames)
+        return self.mel[index]
+
+    def random_crops(self, rows: np.ndarray, rng: np.random.Generator, *, frames: int = 43) -> np.ndarray:
+        """One uniformly random ``frames``-long crop of each track in ``rows`` (data augmentation)."""
+        starts = rng.integers(0, self.n_frames[rows] - frames + 1)
+        return self.crops(rows, starts, frames=frames)

@@ -1,0 +1,67 @@
+"""What a dataset yields: tracks with their labels, and the problems met while reading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agf.errors import AgfError
+
+
+@dataclass(frozen=True)
+class Track:
+    """One audio track and its labels.
+
+    ``artist`` is None when unknown; ``subgenres`` holds every genre label of the track
+    (FMA's ``genres_all``: the top genre and its sub-genres), possibly empty; ``split`` is the
+    source's own split (``train``, ``valid`` or ``test``) when it has one.
+    """
+
+    track_id: str
+    path: Path
+    genre: str
+    artist: str | None = None
+    subgenres: tuple[str, ...] = ()
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A track that cannot be used, and why (one row of ``errors.csv``)."""
+
+    track_id: str
+    path: str
+    error: str
+
+
+class DatasetError(AgfError):
+    """The dataset description itself is unusable (missing file, malformed CSV, missing columns)."""
+
+
+@dataclass
+class Dataset:
+    name: str
+    tracks: list[Track]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def has_subgenres(self) -> bool:
+        return any(t.subgenres for t in self.tracks)
+
+    @property
+    def has_split(self) -> bool:
+        return any(t.split for t in self.tracks)
+
+
+SPLIT_NAMES = {
+    "train": "train", "training": "train",
+    "valid": "valid", "validation": "valid", "val": "valid",
+    "test": "test",
+}
+
+
+def normalise_split(value: object) -> str | None:
+    """Map a source's split label to train/valid/test; anything else (e.g. GTZAN's 'excluded') is None."""
+    if not isinstance(value, str):
+        return None
+    return SPLIT_NAMES.get(value.strip().lower())

@@ -1,0 +1,1 @@
+"""Metrics, confusion matrices and the evaluate command."""

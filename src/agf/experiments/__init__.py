@@ -1,0 +1,1 @@
+"""The paper's experiment grid: every task subset as STN and MTN, wSTN, reports."""

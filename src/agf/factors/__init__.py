@@ -1,0 +1,1 @@
+"""Artist group factors: MFCC / dMFCC / Essentia dictionaries, artist bags, LDA targets."""

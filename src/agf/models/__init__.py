@@ -1,0 +1,1 @@
+"""The DCNN of Table 2 and its width-scaled variant."""

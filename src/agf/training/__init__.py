@@ -1,0 +1,1 @@
+"""Training STN, MTN and wSTN networks on random 1-s crops."""

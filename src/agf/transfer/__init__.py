@@ -1,0 +1,1 @@
+"""Transfer: segment features of trained networks, the genre MLP, model bundles, prediction."""
