@@ -36,7 +36,18 @@ def _open(path: Path) -> sf.SoundFile:
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:
-    return block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block.astype(np.float32)
+    if block.ndim == 1:
+        return block
+    return block.mean(axis=1, dtype=np.float32)
+
+
+def _check_samples(path: Path, y: np.ndarray) -> None:
+    # one pass: the peak is NaN when any sample is, infinite when any is, zero for silence
+    peak = float(np.abs(y).max())
+    if not np.isfinite(peak):
+        raise AudioError(path, "contains non-finite samples")
+    if peak == 0.0:
+        raise AudioError(path, "is digital silence (every sample is zero)")
 
 
 def load_audio(path: Path | str, *, sr: int = 22050) -> np.ndarray:
@@ -52,15 +63,12 @@ def load_audio(path: Path | str, *, sr: int = 22050) -> np.ndarray:
     with _open(path) as f:
         native_sr = f.samplerate
         try:
-            y = _to_mono(f.read(dtype="float32", always_2d=True))
+            y = _to_mono(f.read(dtype="float32"))
         except (sf.LibsndfileError, RuntimeError) as err:
             raise AudioError(path, f"decoding failed part-way ({err})") from None
     if y.size == 0:
         raise AudioError(path, "contains no audio samples (empty file)")
-    if not np.isfinite(y).all():
-        raise AudioError(path, "contains non-finite samples")
-    if not np.any(y):
-        raise AudioError(path, "is digital silence (every sample is zero)")
+    _check_samples(path, y)
     if native_sr != sr:
         y = soxr.resample(y, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
     return y
@@ -81,15 +89,17 @@ def stream_audio(path: Path | str, *, sr: int = 22050, block_seconds: float = 60
         any_sound = False
         while True:
             try:
-                block = f.read(block_len, dtype="float32", always_2d=True)
+                block = f.read(block_len, dtype="float32")
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioError(path, f"decoding failed part-way ({err})") from None
             last = len(block) < block_len
             y = _to_mono(block)
-            if not np.isfinite(y).all():
-                raise AudioError(path, "contains non-finite samples")
-            any_samples |= y.size > 0
-            any_sound |= bool(np.any(y))
+            if y.size:
+                peak = float(np.abs(y).max())
+                if not np.isfinite(peak):
+                    raise AudioError(path, "contains non-finite samples")
+                any_samples = True
+                any_sound |= peak > 0.0
             if resampler is not None:
                 y = resampler.resample_chunk(y, last=last)
             if y.size:

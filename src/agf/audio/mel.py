@@ -67,11 +67,11 @@ def mel_filterbank(*, sr: int = 22050, n_fft: int = 1024, n_mels: int = 128,
 
 
 def power_to_db(power: torch.Tensor, *, amin: float = 1e-10, top_db: float | None = 80.0,
-                n_frames: torch.Tensor | None = None) -> torch.Tensor:
+                n_frames: torch.Tensor | None = None, frame_axis: int = -1) -> torch.Tensor:
     """``10 log10(max(power, amin))`` floored ``top_db`` below each item's maximum.
 
     Args:
-        power: ``(batch, n_mels, frames)`` power spectrogram.
+        power: ``(batch, n_mels, frames)`` power spectrogram (``frame_axis=-2`` for frames first).
         n_frames: valid frames per item when items were padded to one length; the maximum is
             taken over valid frames only.
     """
@@ -81,13 +81,14 @@ def power_to_db(power: torch.Tensor, *, amin: float = 1e-10, top_db: float | Non
     if n_frames is None:
         peak = db.amax(dim=(-2, -1), keepdim=True)
     else:
-        valid = torch.arange(db.shape[-1], device=db.device)[None, :] < n_frames[:, None]
-        peak = db.masked_fill(~valid[:, None, :], -torch.inf).amax(dim=(-2, -1), keepdim=True)
+        valid = torch.arange(db.shape[frame_axis], device=db.device)[None, :] < n_frames[:, None]
+        valid = valid[:, None, :] if frame_axis == -1 else valid[:, :, None]
+        peak = db.masked_fill(~valid, -torch.inf).amax(dim=(-2, -1), keepdim=True)
     return torch.maximum(db, peak - top_db)
 
 
 class LogMel(nn.Module):
-    """Waveforms ``(batch, samples)`` -> log-mel ``(batch, n_mels, frames)`` in dB.
+    """Waveforms ``(batch, samples)`` -> log-mel ``(batch, n_mels, frames)`` in dB (a view of :meth:`frames_first`).
 
     The window and filters are buffers, so ``.to(device)`` moves them with the module.
     ``frames = 1 + samples // hop_length`` (centred frames).
@@ -103,10 +104,14 @@ class LogMel(nn.Module):
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``lengths`` (samples per item) restricts each item's dB floor to its own frames."""
+        return self.frames_first(waveforms, lengths).mT
+
+    def frames_first(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The same log-mel laid out ``(batch, frames, n_mels)``, as the store keeps it (no transpose copy)."""
         s = self.settings
         spec = torch.stft(waveforms, s.n_fft, s.hop_length, window=self.window, center=True,
                           pad_mode="constant", return_complex=True)
         power = spec.real.square() + spec.imag.square()
-        mel = torch.matmul(self.filters, power)
+        mel = torch.matmul(power.mT, self.filters.T)
         n_frames = None if lengths is None else 1 + lengths // s.hop_length
-        return power_to_db(mel, top_db=s.top_db, n_frames=n_frames)
+        return power_to_db(mel, top_db=s.top_db, n_frames=n_frames, frame_axis=-2)

@@ -1,6 +1,7 @@
 """Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``).
 
-Paths are relative to the CSV's folder and must stay inside it. ``subgenres`` are separated by
+Paths are relative to the CSV's folder and must stay inside it (no ``..`` or absolute
+paths; symbolic links inside the folder are followed). ``subgenres`` are separated by
 ``;``. The split may be a column named ``split`` or ending in ``_split`` (GTZAN's ``sturm_split``);
 its values train/valid/test (or training/validation) are used, any other value (``excluded``)
 leaves the track outside the source's split.
@@ -9,6 +10,8 @@ leaves the track outside the source's split.
 from __future__ import annotations
 
 from pathlib import Path
+
+import os
 
 import pandas as pd
 
@@ -41,6 +44,9 @@ def read_manifest(csv_path: Path | str) -> Dataset:
     if missing:
         raise DatasetError(f"{csv_path}: missing column(s) {', '.join(missing)}; a manifest needs {', '.join(REQUIRED)}")
     split_columns = [c for c in frame.columns if c == "split" or c.endswith("_split")]
+    with open(csv_path, "rb") as f:
+        f.seek(max(0, csv_path.stat().st_size - 1))
+        truncated = f.read(1) not in (b"\n", b"")
     root = csv_path.parent.resolve()
     tracks: list[Track] = []
     problems: list[Problem] = []
@@ -48,10 +54,14 @@ def read_manifest(csv_path: Path | str) -> Dataset:
     for row_number, row in enumerate(frame.to_dict("records"), start=2):
         rel = _text(row["path"])
         track_id = _text(row.get("track_id")) or (Path(rel).stem if rel else f"row{row_number}")
+        if truncated and row_number == len(frame) + 1 and any(_text(row[c]) is None for c in ("path", "genre")):
+            problems.append(Problem(track_id, rel or "", f"{csv_path} line {row_number} is incomplete: the file looks truncated"))
+            continue
         if rel is None:
             problems.append(Problem(track_id, "", f"{csv_path} line {row_number}: empty path"))
             continue
-        path = (root / rel).resolve()
+        # lexical check: '..' and absolute paths escape, a symlink the user placed inside does not
+        path = Path(os.path.normpath(root / rel))
         if not path.is_relative_to(root):
             problems.append(Problem(track_id, rel, f"path escapes the dataset root {root}"))
             continue

@@ -80,13 +80,14 @@ def _absolute_source(source: str) -> str:
     return source if kind in ("synthetic", "fma") else str(Path(source).resolve())
 
 
-def prepare(source: str, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
+def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
             seed: int = 0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
             progress: bool = True) -> PrepareSummary:
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
     """
+    source = str(source)
     wd = Workdir(workdir)
     wd.root.mkdir(parents=True, exist_ok=True)
     ensure_settings(DatasetSettings(_absolute_source(source), split, valid_fraction, seed), wd.dataset_json)
@@ -104,7 +105,10 @@ def prepare(source: str, workdir: Path | str, *, split: str = "artist", valid_fr
                 _store(_decode(track, front_end), writer, problems, by_id)
                 bar.update()
         else:
-            context = multiprocessing.get_context("spawn")
+            # workers fork from a server that imported the front end once: no fork of a parent
+            # whose torch threads may be running, and no per-worker torch import
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["agf.audio.frontend"])
             with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(front_end,)) as pool:
                 futures = [pool.submit(_decode, t, front_end) for t in pending]
                 for future in as_completed(futures):
