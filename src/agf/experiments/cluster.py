@@ -1,0 +1,71 @@
+"""Running the grid's independent jobs on Dask distributed.
+
+Dask rather than Ray: the grid is a static task graph (networks -> transfer cases) of
+Python functions over a shared work directory, which is exactly what ``Client.submit`` with
+futures as arguments expresses; Dask installs as pure-Python wheels (Ray is a large binary
+with its own object store and dashboard we do not need), starts a local cluster in about a
+second, and attaches to an existing scheduler with one address (``dask scheduler`` +
+``dask worker`` on each node, or dask-jobqueue on SLURM/PBS).
+
+Locally the cluster has one single-threaded worker process per GPU, or, without a GPU,
+``workers`` processes that share the CPU cores (torch threads per job = cores / workers).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+from distributed import Client, LocalCluster, get_worker
+
+
+def default_workers() -> int:
+    """One worker per GPU; without one, one per two cores (each job then runs two torch threads)."""
+    n_gpus = torch.cuda.device_count()
+    return n_gpus if n_gpus else max(1, (os.cpu_count() or 1) // 2)
+
+
+@contextmanager
+def open_client(address: str | None = None, *, workers: int | None = None) -> Iterator[Client]:
+    """A client of the cluster at ``address``, or of a new local cluster on loopback."""
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def job_device(requested: str = "auto") -> str:
+    """The device for a job: on a GPU host, the GPU of this worker (workers are spread over GPUs)."""
+    if requested != "auto":
+        return requested
+    n_gpus = torch.cuda.device_count()
+    if not n_gpus:
+        return "cpu"
+    try:
+        name = get_worker().name
+    except ValueError:  # not inside a Dask worker
+        return "cuda:0"
+    index = name if isinstance(name, int) else sum(map(ord, str(name)))
+    return f"cuda:{index % n_gpus}"
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for one artefact, so a leftover worker of a killed run and the
+    worker of its rerun never write the same network at once (the lock dies with its process)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

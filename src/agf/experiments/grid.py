@@ -1,0 +1,89 @@
+"""The paper's experiment grid: which networks each case needs, and in what order.
+
+A *case* is a set of learning tasks and an architecture. For 5 tasks (g, s, e, d, m) there are
+31 non-empty subsets, each as STN and MTN: 62 cases, where a single-task MTN is the STN. An STN
+network depends only on its task, so the STN cases share 5 trained networks; each MTN case of
+k >= 2 tasks is its own network; wSTN N is a genre-only network as large as the N-task setup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+PAPER_TASK_ORDER = "gsedm"  # the order the paper writes task sets in (Table 4)
+
+
+@dataclass(frozen=True)
+class Network:
+    """One trained model the grid needs: an architecture over an ordered task tuple."""
+
+    arch: str  # 'stn' | 'mtn' | 'wstn'
+    tasks: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}-{''.join(self.tasks)}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of results: the MLP over the features of ``tasks``' networks of ``arch``."""
+
+    arch: str  # 'stn' | 'mtn' | 'wstn'
+    tasks: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}-{''.join(self.tasks)}"
+
+    def feature_sources(self) -> list[tuple[Network, str]]:
+        """(network, task) pairs whose 256-d features are concatenated, in task order.
+
+        A single-task MTN is the STN of that task.
+        """
+        if self.arch == "stn" or (self.arch == "mtn" and len(self.tasks) == 1):
+            return [(Network("stn", (t,)), t) for t in self.tasks]
+        if self.arch == "mtn":
+            net = Network("mtn", self.tasks)
+            return [(net, t) for t in self.tasks]
+        return [(Network("wstn", self.tasks), "g")]
+
+
+def ordered(tasks: str | tuple[str, ...]) -> tuple[str, ...]:
+    """Tasks in the paper's order, duplicates removed; unknown names raise ValueError."""
+    unknown = sorted(set(tasks) - set(PAPER_TASK_ORDER))
+    if unknown:
+        raise ValueError(f"unknown task(s) {', '.join(unknown)}; tasks are g (genre), s, e, d, m (artist groups)")
+    return tuple(t for t in PAPER_TASK_ORDER if t in set(tasks))
+
+
+def task_subsets(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every non-empty subset, by size then in the paper's order (Table 4's row order)."""
+    return [combo for k in range(1, len(tasks) + 1) for combo in combinations(tasks, k)]
+
+
+def plan_cases(tasks: tuple[str, ...], archs: tuple[str, ...] = ("stn", "mtn"), wstn: bool = False) -> list[Case]:
+    """All cases of the grid. Single-task MTN cases are left out: they are the STN cases.
+
+    wSTN cases (N = 2 .. len(tasks)) match the parameter count of the N-task setup made of the
+    first N tasks in paper order (g first), the reference the paper compares them with.
+    """
+    cases = []
+    for subset in task_subsets(tasks):
+        for arch in archs:
+            if arch == "mtn" and len(subset) == 1 and "stn" in archs:
+                continue
+            cases.append(Case(arch, subset))
+    if wstn:
+        cases += [Case("wstn", tasks[:n]) for n in range(2, len(tasks) + 1)]
+    return cases
+
+
+def networks_of(cases: list[Case]) -> list[Network]:
+    """The distinct networks the cases need, each once, STNs first (they are shared most)."""
+    seen: dict[Network, None] = {}
+    for case in cases:
+        for net, _ in case.feature_sources():
+            seen.setdefault(net, None)
+    return sorted(seen, key=lambda n: (n.arch != "stn", len(n.tasks), n.name))

@@ -1,0 +1,30 @@
+"""Experiment presets: the paper's schedule, and a quick one for a laptop-sized check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Every schedule setting of a grid run (saved with its results).
+
+    ``epochs`` is per STN; a k-task MTN trains ``k * epochs`` so each branch sees as many
+    updates as its STN, and a wSTN trains ``epochs`` (it is one genre network).
+    """
+
+    name: str
+    epochs: int
+    mlp_epochs: int
+    clusters: int
+    groups: int = 40
+    seed: int = 0
+
+
+PRESETS = {
+    # Kim et al. 2018: 200 epochs per STN (1000 for the 5-task MTN), 50 for the MLP, K = 2048
+    "paper": Preset("paper", epochs=200, mlp_epochs=50, clusters=2048),
+    # sized so the whole g/e/d/m grid on the 209 GTZAN clips of ../shared/data/gtzan3 takes
+    # about 15 minutes on 2 CPU cores
+    "quick": Preset("quick", epochs=12, mlp_epochs=20, clusters=256),
+}
