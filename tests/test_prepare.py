@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from conftest import link_manifest
 
 from agf.audio.frontend import file_log_mel
 from agf.cli import main
 from agf.data.prepare import prepare
 from agf.data.store import MelStore
 from agf.settings import SettingsMismatch
-
-from conftest import link_manifest
 
 
 def test_gtzan3_keeps_209_tracks_and_names_the_corrupt_clip(shared_data, tmp_path, capsys):

@@ -9,9 +9,8 @@ leaves the track outside the source's split.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import pandas as pd
 

@@ -61,7 +61,7 @@ def table4(results: pd.DataFrame) -> pd.DataFrame:
         row = {"tasks": tasks}
         for arch in ("stn", "mtn"):
             match = deep[(deep["tasks"] == tasks) & (deep["arch"] == arch)]
-            row[f"STN LogLoss" if arch == "stn" else "MTN LogLoss"] = match["log_loss"].iloc[0] if len(match) else np.nan
+            row["STN LogLoss" if arch == "stn" else "MTN LogLoss"] = match["log_loss"].iloc[0] if len(match) else np.nan
             row[f"{arch.upper()} F1"] = match["f1_macro"].iloc[0] if len(match) else np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=["tasks", "STN LogLoss", "STN F1", "MTN LogLoss", "MTN F1"]).set_index("tasks")

@@ -14,7 +14,7 @@ import os
 import platform
 import shutil
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -57,10 +57,10 @@ def train_job(workdir: str, network: Network, preset: Preset, threads: int, devi
 def case_job(workdir: str, case: Case, run_dirs: dict[str, str], preset: Preset, threads: int, device: str,
              cases_dir: str) -> dict:
     """Transfer + evaluate one case (cached as a JSON row); ``run_dirs`` maps network name -> run folder."""
+    from agf.training.runs import load_run
     from agf.transfer.fit import transfer
     from agf.transfer.mlp import MLPSettings
     from agf.transfer.networks import NetworkRef
-    from agf.training.runs import load_run
 
     row_path = Path(cases_dir) / f"{case.name}.json"
     if row_path.exists():

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from agf.errors import AgfError
@@ -92,7 +92,7 @@ def load_mlp(path: Path, *, n_inputs: int, hidden: int, n_genres: int, what: str
         raise ModelError(f"{path.parent}: {path.name} missing: not a complete {what}")
     try:
         state = load_file(path)
-    except (SafetensorsError, OSError, RuntimeError, ValueError) as err:
+    except (SafetensorError, OSError, RuntimeError, ValueError) as err:
         raise ModelError(f"{path}: damaged ({err}); rebuild the {what}") from None
     mlp = TransferMLP(n_inputs, n_genres, hidden=hidden)
     try:

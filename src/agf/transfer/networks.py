@@ -17,14 +17,27 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from agf.errors import AgfError
-from agf.training.runs import TrainedRun, load_run, run_dir_for
 from agf.workdir import MissingStep
+
+if TYPE_CHECKING:
+    from agf.training.runs import TrainedRun
+
+
+def _training():
+    """The training stage's run API, imported on use: the `agf` command line must keep working
+    (every other sub-command) in a build that has no training code yet."""
+    try:
+        from agf.training import runs
+    except ImportError as err:
+        raise MissingStep(f"the training code (agf.training.runs) is not installed ({err})") from None
+    return runs
 
 ARCHS = ("stn", "mtn", "wstn")
 RUN_FILES = ("settings.json", "weights.safetensors")
@@ -67,7 +80,7 @@ def _runs_training(workdir: Path, arch: str, task: str) -> list[Path]:
     for run_dir in sorted(runs_dir.glob(f"{arch}-*")) if runs_dir.is_dir() else []:
         tasks = run_dir.name.removeprefix(f"{arch}-")
         if task in tasks and (run_dir / "weights.safetensors").is_file() and \
-                run_dir_for(workdir, arch, tuple(tasks)).name == run_dir.name:
+                _training().run_dir_for(workdir, arch, tuple(tasks)).name == run_dir.name:
             found.append(run_dir)
     return found
 
@@ -90,11 +103,11 @@ def parse_networks(text: str, workdir: Path | str) -> list[NetworkRef]:
             raise NetworkSpecError(f"--networks item {item!r}: expected ARCH:TASKS with ARCH one of "
                                    f"{', '.join(ARCHS)} and TASKS letters of g, s, e, d, m (e.g. stn:g or mtn:gm)")
         if arch == "mtn":
-            run_dir = _check_run(run_dir_for(workdir, "mtn", tuple(tasks)), item, workdir)
+            run_dir = _check_run(_training().run_dir_for(workdir, "mtn", tuple(tasks)), item, workdir)
             refs.extend(NetworkRef(run_dir, task) for task in tasks)
         elif arch == "wstn":
             # a wSTN is a genre network; its task letters only say whose size it matches
-            refs.append(NetworkRef(_check_run(run_dir_for(workdir, "wstn", tuple(tasks)), item, workdir), "g"))
+            refs.append(NetworkRef(_check_run(_training().run_dir_for(workdir, "wstn", tuple(tasks)), item, workdir), "g"))
         else:
             for task in tasks:
                 runs = _runs_training(workdir, "stn", task)
@@ -126,7 +139,7 @@ def parse_runs(text: str, workdir: Path | str | None = None) -> list[NetworkRef]
         if not (run_dir / "weights.safetensors").is_file():
             raise MissingStep(f"--runs {item}: {run_dir} holds no trained run (weights.safetensors missing)")
         if not tasks:
-            run = load_run(run_dir)
+            run = _training().load_run(run_dir)
             tasks = "g" if run.arch == "wstn" else "".join(run.tasks)
         refs.extend(NetworkRef(run_dir, task) for task in tasks)
     if not refs:
@@ -178,7 +191,7 @@ def load_runs(refs: list[NetworkRef], device: torch.device | str = "cpu") -> lis
     for ref in refs:
         key = Path(ref.run_dir).resolve()
         if key not in runs:
-            runs[key] = load_run(ref.run_dir, device=device)
+            runs[key] = _training().load_run(ref.run_dir, device=device)
         if ref.task not in runs[key].tasks:
             raise NetworkSpecError(f"{ref.run_dir} was trained on tasks {''.join(runs[key].tasks)}, not {ref.task!r}")
     return list(runs.values())

@@ -1,0 +1,47 @@
+"""The multi-task network (MTN): one shared stem (conv1 + its pool), one DCNN branch per task above it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from agf.models.dcnn import build_head, build_layers, glorot_init, scaled_widths
+
+
+class Branch(nn.Module):
+    """A task's part of the MTN: the DCNN trunk and head over the shared stem's output."""
+
+    def __init__(self, trunk: nn.Sequential, head: nn.Sequential):
+        super().__init__()
+        self.trunk, self.head = trunk, head
+
+
+class MultiTaskDCNN(nn.Module):
+    """``(B, 1, 128, 43)`` and a task name -> that task's logits ``(B, n_outputs[task])``."""
+
+    def __init__(self, n_outputs: Mapping[str, int], *, width: float = 1.0):
+        super().__init__()
+        self.n_outputs, self.width = dict(n_outputs), width
+        self.widths = scaled_widths(width)
+        self.stem, _ = build_layers(self.widths)
+        self.branches = nn.ModuleDict()
+        for task, n in self.n_outputs.items():
+            _, trunk = build_layers(self.widths)
+            self.branches[task] = Branch(trunk, build_head(self.widths, n))
+        glorot_init(self)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.n_outputs)
+
+    def embed(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        return self.branches[task].trunk(self.stem(x))
+
+    def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        return self.branches[task].head(self.embed(x, task))
+
+    def feature_extractor(self, task: str) -> nn.Sequential:
+        """Shared stem + the task's trunk: ``(B, 1, 128, 43)`` -> ``(B, feature_dim)`` (shares weights)."""
+        return nn.Sequential(self.stem, self.branches[task].trunk)

@@ -1,0 +1,127 @@
+"""What each task trains on: store rows, targets, validation segments, and the standardisation.
+
+Genre (g) targets are class indices into the sorted genres of tracks.csv; an AG task's targets
+are its 40-dim soft artist-group distributions from ``agf factors``. A task's data holds only
+the tracks that have a target for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from agf.data.store import MelStore
+from agf.errors import AgfError
+from agf.models.dcnn import SEGMENT_FRAMES
+from agf.workdir import Workdir
+
+TargetsLoader = Callable[[object, str], object]  # (workdir, task) -> agf.factors.targets.TaskTargets
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """One task's training and validation examples.
+
+    ``rows`` index the mel store; ``targets`` are int64 class indices ``(n,)`` (genre) or float32
+    distributions ``(n, n_outputs)`` (AG tasks). ``valid_*`` are fixed segments: store row,
+    start frame and target per segment.
+    """
+
+    task: str
+    n_outputs: int
+    rows: np.ndarray
+    targets: np.ndarray
+    valid_rows: np.ndarray
+    valid_starts: np.ndarray
+    valid_targets: np.ndarray
+
+    @property
+    def soft(self) -> bool:
+        return self.targets.ndim == 2
+
+
+def genre_classes(tracks: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(sorted(tracks["genre"].astype(str).unique()))
+
+
+def fixed_segments(n_frames: np.ndarray, per_track: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_track`` evenly spaced segment starts of each track: (track index, start) arrays."""
+    spans = np.maximum(n_frames - SEGMENT_FRAMES, 0)
+    fractions = np.linspace(0.0, 1.0, per_track) if per_track > 1 else np.array([0.5])
+    starts = np.round(spans[:, None] * fractions[None, :]).astype(np.int64)
+    index = np.repeat(np.arange(len(n_frames)), per_track)
+    return index, starts.reshape(-1)
+
+
+def _usable(store: MelStore, track_ids: np.ndarray, what: str) -> np.ndarray:
+    """Mask of tracks present in the store and at least one segment long (warns about the rest)."""
+    rows = np.array([store.row_of.get(t, -1) for t in track_ids], dtype=np.int64)
+    missing = rows < 0
+    short = np.zeros(len(rows), bool)
+    short[~missing] = store.n_frames[rows[~missing]] < SEGMENT_FRAMES
+    if short.any():
+        names = ", ".join(track_ids[short][:5])
+        warnings.warn(f"{what}: {short.sum()} track(s) shorter than {SEGMENT_FRAMES} frames left out ({names}); "
+                      "`agf prepare` pads short clips, so the store was made otherwise", stacklevel=3)
+    if missing.any():
+        warnings.warn(f"{what}: {missing.sum()} track(s) with a target are not in the store; left out", stacklevel=3)
+    return ~missing & ~short
+
+
+def load_task_data(wd: Workdir, store: MelStore, tracks: pd.DataFrame, task: str, genres: tuple[str, ...], *,
+                   valid_segments: int, targets_loader: TargetsLoader) -> TaskData:
+    """The examples of ``task``; genre uses the train/valid splits, AG tasks their held-out mask."""
+    if task == "g":
+        ids = tracks["track_id"].to_numpy(dtype=object)
+        labels = tracks["genre"].astype(str).map({g: i for i, g in enumerate(genres)}).to_numpy(np.int64)
+        train = (tracks["split"] == "train").to_numpy()
+        valid = (tracks["split"] == "valid").to_numpy()
+        targets, n_outputs = labels, len(genres)
+    else:
+        loaded = targets_loader(wd.root, task)
+        ids = np.asarray(loaded.track_ids, dtype=object)
+        targets = np.asarray(loaded.targets, dtype=np.float32)
+        if targets.ndim != 2 or len(targets) != len(ids):
+            raise AgfError(f"targets of task {task!r} have shape {targets.shape} for {len(ids)} tracks; "
+                           f"rebuild them with `agf factors --workdir {wd.root} --tasks {task}`")
+        held_out = np.asarray(loaded.held_out, dtype=bool)
+        train, valid, n_outputs = ~held_out, held_out, targets.shape[1]
+    ok = _usable(store, ids, f"task {task}")
+    train, valid = train & ok, valid & ok
+    if not train.any():
+        raise AgfError(f"{wd.root}: task {task!r} has no training track with a target and at least "
+                       f"{SEGMENT_FRAMES} frames; check `agf prepare` (and `agf factors`) output")
+    rows = np.array([store.row_of[t] for t in ids[train]], dtype=np.int64)
+    valid_ids = ids[valid]
+    valid_track_rows = np.array([store.row_of[t] for t in valid_ids], dtype=np.int64)
+    index, starts = fixed_segments(store.n_frames[valid_track_rows], valid_segments)
+    return TaskData(task, int(n_outputs), rows, targets[train], valid_track_rows[index], starts,
+                    targets[valid][index])
+
+
+def standardisation(store: MelStore, rows: np.ndarray, *, chunk_frames: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per-mel-bin mean and std ``(n_mels,)`` float32 over every frame of the tracks ``rows``.
+
+    Sums in float64 over contiguous stretches of the store (one read per stretch), so FMA-size
+    stores are one sequential pass.
+    """
+    total = np.zeros(store.mel.shape[1], np.float64)
+    squares = np.zeros_like(total)
+    count = 0
+    for row in np.unique(rows):
+        begin, end = int(store.offsets[row]), int(store.offsets[row] + store.n_frames[row])
+        for lo in range(begin, end, chunk_frames):
+            block = np.asarray(store.mel[lo:min(end, lo + chunk_frames)], dtype=np.float64)
+            total += block.sum(0)
+            squares += np.square(block).sum(0)
+            count += len(block)
+    if count == 0:
+        raise AgfError("no training frames to fit the standardisation on")
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    # a mel bin that is constant over the training set (silence floor) would divide by zero
+    return mean.astype(np.float32), np.maximum(std, 1e-3).astype(np.float32)

@@ -1,0 +1,177 @@
+"""`agf factors` end to end on real clips: every task built, checked against independent references."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import link_manifest
+from sklearn.decomposition import LatentDirichletAllocation
+
+from agf.data.prepare import prepare
+from agf.factors import command
+from agf.factors.build import build_factors
+from agf.factors.groups import load_lda
+from agf.factors.settings import FactorSettings
+from agf.factors.targets import AG_TASKS, load_targets
+from agf.workdir import MissingStep, Workdir
+
+# (track id, artist, split, sub-genres); genre is the id's prefix
+TRACKS = [
+    ("blues.00001", "John Lee Hooker", "train", "Delta Blues"),
+    ("blues.00002", "John Lee Hooker", "train", "Delta Blues"),
+    ("blues.00003", "John Lee Hooker", "train", "Delta Blues"),   # audio swapped for a text file after prepare
+    ("classical.00001", "JS Bach", "train", "Baroque"),
+    ("classical.00002", "JS Bach", "train", "Baroque"),
+    ("classical.00003", "JS Bach", "train", "Baroque"),
+    ("jazz.00033", "Coleman Hawkins", "train", "Swing"),
+    ("jazz.00034", "Coleman Hawkins", "train", "Swing"),
+    ("jazz.00035", "Coleman Hawkins", "train", "Swing;Bebop"),
+    ("rock.00016", "Queen", "train", "Glam"),                       # an artist with a single track
+    ("jazz.00047", "", "train", "Bebop"),                            # no artist: a singleton
+    ("jazz.00011", "Joe Lovano", "valid", "Bebop"),                  # an artist only in validation
+    ("jazz.00012", "Joe Lovano", "valid", "Bebop"),
+    ("country.00001", "Patty Loveless", "valid", "Bluegrass"),      # s: labels unseen in training -> empty bag
+]
+SETTINGS = FactorSettings(n_clusters=16)
+
+
+def _prepare(shared_data, folder, *, subgenres=True):
+    audio_dir = shared_data / "gtzan10_excerpts/audio"
+    rows = [{"track_id": t, "path": f"audio/{t}.wav", "genre": t.split(".")[0], "artist": a, "split": s,
+             "subgenres": sub if subgenres else ""} for t, a, s, sub in TRACKS]
+    csv = link_manifest(folder / "ds", rows, {f"audio/{t}.wav": audio_dir / f"{t}.wav" for t, *_ in TRACKS})
+    prepare(csv, folder / "w", split="source", jobs=1, progress=False)
+    return folder / "w"
+
+
+@pytest.fixture(scope="module")
+def built(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("factors")
+    workdir = _prepare(shared_data, folder)
+    broken = folder / "ds/audio/blues.00003.wav"
+    broken.unlink()
+    broken.write_text("a text file renamed .wav: Essentia cannot read it\n")
+    with pytest.warns(UserWarning, match="task e dictionary"):
+        results = build_factors(workdir, settings=SETTINGS, jobs=2, progress=False)
+    return workdir, results
+
+
+def _artist_groups(workdir, task) -> pd.DataFrame:
+    return pd.read_csv(Workdir(workdir).factors_dir(task) / "artist_groups.csv", keep_default_na=False)
+
+
+def test_every_task_is_built_with_40_group_distributions(built):
+    workdir, results = built
+    assert results == {t: "built" for t in AG_TASKS}
+    for task in AG_TASKS:
+        targets = load_targets(workdir, task)
+        assert targets.targets.shape == (len(targets.track_ids), 40) and targets.targets.dtype == np.float32
+        np.testing.assert_allclose(targets.targets.sum(axis=1), 1, atol=1e-5)
+        held = dict(zip(targets.track_ids, targets.held_out))
+        assert held["jazz.00011"] and held["jazz.00012"] and not held["jazz.00033"]
+        groups = _artist_groups(workdir, task)
+        np.testing.assert_allclose(groups.filter(like="g").to_numpy().sum(axis=1), 1, atol=1e-4)
+        assert groups.loc[groups["artist"] == "Joe Lovano", "split"].tolist() == ["valid"]
+        assert {"Queen", "track:jazz.00047"} <= set(groups.loc[groups["split"] == "train", "artist"])
+        folder = Workdir(workdir).factors_dir(task)
+        assert (folder / "report.png").stat().st_size > 1000 and "| group |" in (folder / "report.md").read_text()
+        # each training track carries its artist's row
+        row = groups.set_index(["artist", "split"]).loc[("JS Bach", "train")].filter(like="g").to_numpy(np.float32)
+        np.testing.assert_allclose(targets.targets[targets.track_ids.index("classical.00002")], row, atol=1e-5)
+
+
+def test_m_groups_follow_from_librosa_mfccs_and_a_brute_force_dictionary(built):
+    librosa = pytest.importorskip("librosa")
+    workdir, _ = built
+    wd = Workdir(workdir)
+    tracks, store = wd.tracks(), wd.store()
+    centroids = np.load(wd.factors_dir("m") / "centroids.npy").astype(np.float64)
+    assert centroids.shape == (16, 25)
+    train = tracks[tracks["split"] == "train"]
+    bag = np.zeros(16)
+    for track_id in train.loc[train["artist"] == "JS Bach", "track_id"]:
+        mfcc = librosa.feature.mfcc(S=store.track(track_id).astype(np.float32).T, n_mfcc=25).T
+        words = ((mfcc[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(axis=1)
+        bag += np.bincount(words, minlength=16)
+    bag /= 3
+    expected = load_lda(wd.factors_dir("m") / "lda.npz").transform(bag[None])[0]
+    groups = _artist_groups(workdir, "m").set_index(["artist", "split"])
+    np.testing.assert_allclose(groups.loc[("JS Bach", "train")].filter(like="g").to_numpy(float), expected, atol=1e-3)
+
+
+def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(built):
+    workdir, _ = built
+    tracks = Workdir(workdir).tracks()
+    train = tracks[tracks["split"] == "train"].copy()
+    train["artist"] = train["artist"].fillna("track:" + train["track_id"])
+    labels = [{g, *filter(None, s.split(";"))} for g, s in zip(train["genre"], train["subgenres"])]
+    vocabulary = sorted(set().union(*labels))
+    onehot = pd.DataFrame([[int(v in l) for v in vocabulary] for l in labels], index=train["artist"].to_numpy())
+    bags = onehot.groupby(level=0).mean().sort_index()  # counts summed / the artist's track count
+    lda = LatentDirichletAllocation(n_components=40, learning_method="batch", max_iter=50, random_state=0).fit(bags.to_numpy())
+    expected = pd.DataFrame(lda.transform(bags.to_numpy()), index=bags.index)
+    groups = _artist_groups(workdir, "s")
+    ours = groups[groups["split"] == "train"].set_index("artist").filter(like="g")
+    np.testing.assert_allclose(ours.loc[expected.index].to_numpy(), expected.to_numpy(), atol=1e-4)
+    # Patty Loveless' only labels (country, Bluegrass) are unseen in training: empty bag, no target
+    assert "country.00001" not in load_targets(workdir, "s").track_ids
+    assert json.loads((Workdir(workdir).factors_dir("s") / "done.json").read_text())["n_empty_valid_bags"] == 1
+
+
+def test_d_uses_differences_within_tracks_only(built):
+    workdir, _ = built
+    tracks = Workdir(workdir).tracks()
+    done = json.loads((Workdir(workdir).factors_dir("d") / "done.json").read_text())
+    assert done["n_words_assigned"] == int((tracks["n_frames"] - 1).sum())
+
+
+def test_a_track_essentia_fails_on_is_left_out_of_e_only(built):
+    workdir, _ = built
+    folder = Workdir(workdir).factors_dir("e")
+    errors = pd.read_csv(folder / "essentia_errors.csv")
+    assert errors["track_id"].tolist() == ["blues.00003"]
+    assert "blues.00003" not in load_targets(workdir, "e").track_ids
+    assert "blues.00003" in load_targets(workdir, "m").track_ids
+    columns = (folder / "descriptor_columns.txt").read_text().split()
+    assert len(columns) > 1000 and "lowlevel.spectral_centroid.mean" in columns
+
+
+def test_a_rerun_skips_and_other_settings_are_refused(built):
+    workdir, _ = built
+    assert build_factors(workdir, settings=SETTINGS, progress=False) == {t: "skipped (already built)" for t in AG_TASKS}
+    other = build_factors(workdir, tasks=("m",), settings=FactorSettings(n_clusters=16, n_groups=10), progress=False)
+    assert other["m"].startswith("refused:") and "n_groups" in other["m"] and "saved 40, asked 10" in other["m"]
+
+
+def test_missing_targets_name_the_command_to_run(tmp_path):
+    with pytest.raises(MissingStep, match="agf factors --workdir .* --tasks m"):
+        load_targets(tmp_path, "m")
+
+
+def test_options_hard_targets_and_excluding_unknown_artists(built, tmp_path):
+    workdir, _ = built
+    copy = tmp_path / "w"
+    shutil.copytree(workdir, copy, ignore=shutil.ignore_patterns("factors"))
+    settings = FactorSettings(n_clusters=16, hard_targets=True, missing_artist="exclude")
+    assert build_factors(copy, tasks=("s",), settings=settings, progress=False) == {"s": "built"}
+    targets = load_targets(copy, "s")
+    assert "jazz.00047" not in targets.track_ids
+    assert set(np.unique(targets.targets)) == {0.0, 1.0} and (targets.targets.sum(axis=1) == 1).all()
+
+
+def test_command_refuses_s_without_subgenres_and_builds_the_rest(shared_data, tmp_path, capsys):
+    workdir = _prepare(shared_data, tmp_path, subgenres=False)
+    parser = argparse.ArgumentParser()
+    command.configure(parser)
+    args = parser.parse_args(["--workdir", str(workdir), "--tasks", "s,m", "--clusters", "8", "--groups", "4", "--jobs", "1"])
+    assert command.run(args) == 0
+    out = capsys.readouterr().out
+    assert "s: refused: task s needs sub-genre labels" in out and "m: built" in out
+    assert not (workdir / "factors/s").exists()
+    only_s = parser.parse_args(["--workdir", str(workdir), "--tasks", "s"])
+    assert command.run(only_s) == 2

@@ -1,0 +1,45 @@
+"""MFCC / dMFCC frame features against librosa and hand-computed differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agf.factors.mfcc import delta_mfcc, frame_features, mfcc_from_log_mel, n_feature_frames
+
+
+def test_mfcc_matches_librosa_on_a_stored_log_mel(shared_data):
+    librosa = pytest.importorskip("librosa")
+    from agf.audio.frontend import file_log_mel
+
+    # the store keeps float16 dB frames: use exactly what the store holds
+    mel = file_log_mel(shared_data / "gtzan3/audio/rock.00003.mp3").astype(np.float16)
+    ours = mfcc_from_log_mel(mel, n_mfcc=25)
+    reference = librosa.feature.mfcc(S=mel.astype(np.float32).T, n_mfcc=25).T
+    assert ours.shape == (mel.shape[0], 25) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-3)
+
+
+def test_mfcc_is_the_orthonormal_dct_written_out():
+    rng = np.random.default_rng(0)
+    mel = rng.normal(size=(7, 16)).astype(np.float32)
+    n = np.arange(16)
+    basis = np.cos(np.pi / 16 * (n[None, :] + 0.5) * np.arange(4)[:, None]) * np.sqrt(2 / 16)
+    basis[0] /= np.sqrt(2)
+    np.testing.assert_allclose(mfcc_from_log_mel(mel, n_mfcc=4), mel @ basis.T, rtol=1e-5, atol=1e-5)
+
+
+def test_dmfcc_is_the_frame_difference_within_one_track():
+    mfcc = np.array([[1.0, 2.0], [4.0, 0.0], [4.5, 1.0]], np.float32)
+    np.testing.assert_array_equal(delta_mfcc(mfcc), [[3.0, -2.0], [0.5, 1.0]])
+    mel = np.random.default_rng(1).normal(size=(50, 32)).astype(np.float32)
+    d = frame_features(mel, "d", n_mfcc=10)
+    assert d.shape == (49, 10) == (n_feature_frames(50, "d"), 10)
+    np.testing.assert_allclose(d, np.diff(frame_features(mel, "m", n_mfcc=10), axis=0))
+
+
+def test_bad_shapes_and_tasks_are_refused():
+    with pytest.raises(ValueError, match="n_mfcc"):
+        mfcc_from_log_mel(np.zeros((5, 8)), n_mfcc=25)
+    with pytest.raises(ValueError, match="frame features"):
+        frame_features(np.zeros((5, 32)), "e")

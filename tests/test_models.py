@@ -1,0 +1,149 @@
+"""The DCNN of Table 2: shapes, parameter counts by hand, width scaling, stacking, MTN sharing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from agf.models.dcnn import DCNN, count_parameters, scaled_widths
+from agf.models.multitask import MultiTaskDCNN
+from agf.models.stacked import StackedDCNN
+from agf.models.width import match_width, setup_parameters
+
+
+def test_every_intermediate_shape():
+    net = DCNN(16).eval()
+    x = torch.randn(3, 1, 128, 43)
+    shapes = []
+    h = x
+    for layer in [*net.stem, *net.trunk]:
+        h = layer(h)
+        if isinstance(layer, (nn.MaxPool2d, nn.Conv2d)) or layer is net.trunk.gap or layer is net.trunk.elu_dense:
+            shapes.append((type(layer).__name__, tuple(h.shape[1:])))
+    assert shapes == [
+        ("Conv2d", (16, 128, 43)), ("MaxPool2d", (16, 64, 43)),      # conv1 'same', pool (2,1)
+        ("Conv2d", (32, 64, 43)), ("MaxPool2d", (32, 32, 21)),       # floor(43/2) = 21
+        ("Conv2d", (64, 32, 21)), ("MaxPool2d", (64, 16, 10)),
+        ("Conv2d", (64, 16, 10)), ("MaxPool2d", (64, 8, 5)),
+        ("Conv2d", (128, 8, 5)), ("MaxPool2d", (128, 4, 2)),
+        ("Conv2d", (256, 4, 2)), ("Conv2d", (256, 4, 2)),           # conv 3x3 and 1x1, no pool
+        ("Sequential", (256,)),                                     # global average pool
+        ("ELU", (256,)),                                            # dense 256, BN, ELU
+    ]
+    assert net.embed(x).shape == (3, 256)
+    assert net(x).shape == (3, 16)
+
+
+def test_layer_order_bn_between_conv_and_elu():
+    names = list(dict(DCNN(16).trunk.named_children()))
+    assert names[:6] == ["conv2", "bn2", "elu2", "pool2", "drop2", "conv3"]
+    assert names[-6:] == ["elu7", "gap", "bn_gap", "dense", "bn_dense", "elu_dense"]
+    net = DCNN(16)
+    assert net.trunk.drop2.p == 0.1 and net.trunk.drop4.p == 0.1 and net.head.drop.p == 0.5
+
+
+def hand_count(c: list[int], dense: int, n_out: int) -> int:
+    """Conv without BN: k*k*in*out + out (bias). Conv with BN: k*k*in*out (no bias) + 2*out (gamma, beta)."""
+    return (5 * 5 * 1 * c[0] + c[0]                     # conv1 16@5x5 + bias
+            + 3 * 3 * c[0] * c[1] + 2 * c[1]            # conv2 + BN
+            + 3 * 3 * c[1] * c[2] + c[2]                # conv3 + bias
+            + 3 * 3 * c[2] * c[3] + 2 * c[3]            # conv4 + BN
+            + 3 * 3 * c[3] * c[4] + c[4]                # conv5 + bias
+            + 3 * 3 * c[4] * c[5] + c[5]                # conv6 + bias
+            + 1 * 1 * c[5] * c[6] + 2 * c[6]            # conv7 1x1 + BN
+            + 2 * c[6]                                  # BN after global average pooling
+            + c[6] * dense + 2 * dense                  # dense (no bias) + BN
+            + dense * n_out + n_out)                    # output layer
+
+
+def test_parameter_count_by_hand():
+    # 416 + 4,672 + 18,496 + 36,992 + 73,856 + 295,168 + 66,048 + 512 + 66,048 + 4,112 = 566,320
+    assert count_parameters(DCNN(16)) == 566_320
+    assert hand_count([16, 32, 64, 64, 128, 256, 256], 256, 16) == 566_320
+    # a 40-group AG head: 24 more outputs of 256 weights + 1 bias
+    assert count_parameters(DCNN(40)) == 566_320 + 24 * 257
+
+
+def test_width_multiplier_scales_convs_and_dense():
+    net = DCNN(16, width=0.5)
+    widths = [8, 16, 32, 32, 64, 128, 128]
+    assert [m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d)] == widths
+    assert net.embed(torch.randn(2, 1, 128, 43)).shape == (2, 128)
+    assert count_parameters(net) == hand_count(widths, 128, 16)
+    assert scaled_widths(2.25).convs == (36, 72, 144, 144, 288, 576, 576)
+    with pytest.raises(ValueError):
+        scaled_widths(0)
+
+
+def _no_dropout(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+
+
+def test_stacked_equals_separate_networks():
+    torch.manual_seed(0)
+    nets = [DCNN(16), DCNN(40), DCNN(40)]
+    for net in nets:  # non-trivial BN statistics, as after training
+        for m in net.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2)
+    stacked = StackedDCNN.from_networks(nets)
+    for i, net in enumerate(stacked.networks()):  # the round trip back to separate networks is exact
+        for (name, a), b in zip(net.state_dict().items(), nets[i].state_dict().values()):
+            assert torch.equal(a, b), name
+    x = torch.randn(6, 3, 128, 43)
+    stacked.eval()
+    for net in nets:
+        net.eval()
+    with torch.no_grad():
+        outs = stacked(x)
+        for i, net in enumerate(nets):
+            torch.testing.assert_close(outs[i], net(x[:, i:i + 1]), rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(stacked.embed(x)[:, i], net.embed(x[:, i:i + 1]), rtol=1e-4, atol=1e-5)
+    # training mode (batch statistics per network) and gradients: each network on its own batch and
+    # loss; in float64, so that summation order differences cannot hide a real mismatch
+    stacked.double().train()
+    x = x.double()
+    _no_dropout(stacked)
+    for net in nets:
+        net.double().train()
+        _no_dropout(net)
+    targets = [torch.randint(0, n.n_outputs, (6,)) for n in nets]
+    outs = stacked(x)
+    sum(nn.functional.cross_entropy(o, y) for o, y in zip(outs, targets)).backward()
+    for i, net in enumerate(nets):
+        out = net(x[:, i:i + 1])
+        nn.functional.cross_entropy(out, targets[i]).backward()
+        torch.testing.assert_close(outs[i], out, rtol=1e-9, atol=1e-10)
+        torch.testing.assert_close(stacked.trunk.bn4.running_var.chunk(3)[i], net.trunk.bn4.running_var)
+        grad_conv3 = stacked.trunk.conv3.weight.grad.chunk(3)[i]
+        torch.testing.assert_close(grad_conv3, net.trunk.conv3.weight.grad, rtol=1e-7, atol=1e-12)
+        grad_dense = stacked.trunk.dense.weight.grad.chunk(3)[i]
+        torch.testing.assert_close(grad_dense, net.trunk.dense.weight.grad, rtol=1e-7, atol=1e-12)
+        torch.testing.assert_close(stacked.heads[i].out.weight.grad, net.head.out.weight.grad, rtol=1e-7, atol=1e-12)
+
+
+def test_multitask_shares_only_the_stem():
+    mtn = MultiTaskDCNN({"g": 16, "m": 40})
+    stem = 5 * 5 * 16 + 16
+    assert count_parameters(mtn) == count_parameters(DCNN(16)) + count_parameters(DCNN(40)) - stem
+    x = torch.randn(2, 1, 128, 43)
+    mtn.eval()
+    assert mtn(x, "g").shape == (2, 16) and mtn(x, "m").shape == (2, 40)
+    features = mtn.feature_extractor("m")
+    assert features[0] is mtn.stem
+    torch.testing.assert_close(features(x), mtn.embed(x, "m"))
+
+
+def test_wstn_width_matches_the_setup_parameter_count():
+    outputs = {"g": 16, "s": 40, "e": 40, "d": 40, "m": 40}
+    target = setup_parameters(outputs, "stn")
+    assert target == 566_320 + 4 * (566_320 + 24 * 257)
+    width, count = match_width(target, 16)
+    assert count == count_parameters(DCNN(16, width=width))
+    assert abs(count - target) / target < 2e-3
+    assert 2.0 < width < 2.5  # parameters grow about with width squared: sqrt(5) = 2.24
+    assert setup_parameters(outputs, "mtn") == target - 4 * 416
