@@ -13,6 +13,7 @@ import soundfile as sf
 import torch
 from test_transfer_pipeline import small_workdir  # noqa: F401  (the shared fixture)
 
+import agf
 from agf.audio.decode import load_audio
 from agf.audio.segments import segment_starts
 from agf.cli import main
@@ -72,7 +73,7 @@ def test_a_clip_under_one_second_is_padded_with_its_floor(shared_data, bundle, t
     y = load_audio(shared_data / "gtzan3/audio/jazz.00001.mp3")[22050 * 5: 22050 * 5 + 4410]  # 0.2 s
     clip = tmp_path / "short.wav"
     sf.write(clip, np.stack([y, 0.5 * y], axis=1), 22050)  # stereo, to be averaged
-    [pred] = predict(bundle, clip, device="cpu")
+    [pred] = agf.predict(bundle, clip, device="cpu")  # the package-level API for notebooks
     assert pred.ok and pred.padded and pred.n_segments == 1
     # reference: librosa's log-mel of the mono clip, padded with its own minimum, through the networks
     mono = sf.read(clip, dtype="float32")[0].mean(axis=1)

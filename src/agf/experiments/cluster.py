@@ -13,12 +13,10 @@ Locally the cluster has one single-threaded worker process per GPU, or, without 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import torch
 from distributed import Client, LocalCluster, get_worker
@@ -56,16 +54,3 @@ def job_device(requested: str = "auto") -> str:
         return "cuda:0"
     index = name if isinstance(name, int) else sum(map(ord, str(name)))
     return f"cuda:{index % n_gpus}"
-
-
-@contextmanager
-def exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock for one artefact, so a leftover worker of a killed run and the
-    worker of its rerun never write the same network at once (the lock dies with its process)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

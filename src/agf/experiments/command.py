@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 from agf.experiments.presets import PRESETS
@@ -20,6 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=int, help="local cluster size (default: one per GPU, else cores / 2)")
     parser.add_argument("--device", default="auto", help="auto (each worker's GPU when there is one), cpu, cuda")
+    tuning = parser.add_argument_group("preset overrides (a work directory keeps the settings it was run with)")
+    tuning.add_argument("--epochs", type=int, help="epochs per STN (a k-task MTN trains k times as many)")
+    tuning.add_argument("--mlp-epochs", type=int, help="transfer MLP epochs")
+    tuning.add_argument("--clusters", type=int, help="k-means dictionary size K of the artist group factors")
+    tuning.add_argument("--hop", type=int, help="frames between the starts of the transfer features' 1-s segments")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = set(archs) - {"stn", "mtn"}
     if unknown:
         raise SystemExit(f"agf experiment: unknown architecture(s) {', '.join(sorted(unknown))}; use stn, mtn (and --wstn)")
-    run_experiment(args.source, args.workdir, preset=args.preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
-                   cluster=args.cluster, workers=args.workers, device=args.device)
+    overrides = {name: getattr(args, name) for name in ("epochs", "mlp_epochs", "clusters", "hop")
+                 if getattr(args, name) is not None}
+    preset = replace(PRESETS[args.preset], **overrides)
+    run_experiment(args.source, args.workdir, preset=preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
+                   cluster=args.cluster, workers=args.workers, device=args.device,
+                   command=shlex.join(["agf", *sys.argv[1:]]))
     return 0

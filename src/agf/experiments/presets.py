@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agf.errors import AgfError
+
 
 @dataclass(frozen=True)
 class Preset:
     """Every schedule setting of a grid run (saved with its results).
 
     ``epochs`` is per STN; a k-task MTN trains ``k * epochs`` so each branch sees as many
-    updates as its STN, and a wSTN trains ``epochs`` (it is one genre network).
+    updates as its STN, and a wSTN trains ``epochs`` (it is one genre network). ``hop`` is
+    the frames between segment starts of the transfer features (21: the paper's 50 % overlap).
     """
 
     name: str
@@ -18,7 +21,13 @@ class Preset:
     mlp_epochs: int
     clusters: int
     groups: int = 40
+    hop: int = 21
     seed: int = 0
+
+    def __post_init__(self):
+        for name in ("epochs", "mlp_epochs", "clusters", "groups", "hop"):
+            if getattr(self, name) < 1:
+                raise AgfError(f"preset {self.name}: {name.replace('_', ' ')} must be at least 1, not {getattr(self, name)}")
 
 
 PRESETS = {
@@ -26,5 +35,5 @@ PRESETS = {
     "paper": Preset("paper", epochs=200, mlp_epochs=50, clusters=2048),
     # sized so the whole g/e/d/m grid on the 209 GTZAN clips of ../shared/data/gtzan3 takes
     # about 15 minutes on 2 CPU cores
-    "quick": Preset("quick", epochs=12, mlp_epochs=20, clusters=256),
+    "quick": Preset("quick", epochs=12, mlp_epochs=20, clusters=256, hop=43),
 }

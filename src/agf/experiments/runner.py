@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,11 @@ import pandas as pd
 import torch
 
 from agf.data.prepare import prepare
-from agf.experiments.cluster import default_workers, exclusive, job_device, open_client
+from agf.experiments.cluster import default_workers, job_device, open_client
 from agf.experiments.grid import Case, Network, networks_of, ordered, plan_cases
 from agf.experiments.presets import PRESETS, Preset
 from agf.experiments.report import RESULT_COLUMNS, write_report
+from agf.locks import exclusive
 from agf.settings import ensure_settings, write_json_atomic
 from agf.workdir import Workdir
 
@@ -68,8 +70,8 @@ def case_job(workdir: str, case: Case, run_dirs: dict[str, str], preset: Preset,
     torch.set_num_threads(threads)
     refs = [NetworkRef(Path(run_dirs[net.name]), task) for net, task in case.feature_sources()]
     with exclusive(Path(cases_dir) / f".{case.name}.lock"):
-        result = transfer(workdir, refs, name=case.name, settings=MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed),
-                          device=job_device(device), progress=False)
+        settings = MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed, hop=preset.hop)
+        result = transfer(workdir, refs, name=case.name, settings=settings, device=job_device(device), progress=False)
     tracks = Workdir(workdir).tracks()
     n_params = sum(load_run(run_dirs[name]).n_params() for name in sorted({n.name for n, _ in case.feature_sources()}))
     row = {"tasks": "".join(case.tasks), "arch": case.arch, "n_tasks": len(case.tasks), "n_params": n_params,
@@ -98,16 +100,21 @@ def baseline_job(workdir: str, cases_dir: str) -> dict:
     return row
 
 
-def run_experiment(source: str, workdir: Path | str, *, preset: str = "quick", tasks: str = "gsedm",
+def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
                    archs: tuple[str, ...] = ("stn", "mtn"), wstn: bool = False, cluster: str | None = None,
                    workers: int | None = None, device: str = "auto", jobs: int | None = None,
-                   progress: bool = True) -> Path:
-    """Run (or finish) the grid; returns the path of ``results.csv``."""
+                   progress: bool = True, command: str | None = None) -> Path:
+    """Run (or finish) the grid; returns the path of ``results.csv``.
+
+    ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its results live in
+    ``DIR/grid/<preset name>``. ``command``, when given, is quoted in the report.
+    """
+    started = time.perf_counter()
     from agf.factors.build import build_factors
     from agf.factors.settings import FactorSettings
 
     wd = Workdir(workdir)
-    chosen = PRESETS[preset]
+    chosen = PRESETS[preset] if isinstance(preset, str) else preset
     asked = ordered(tasks)
     jobs = jobs or os.cpu_count() or 1
     print(f"[1/5] prepare {source}")
@@ -126,7 +133,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str = "quick", t
     if dropped:
         print(f"  tasks dropped (the dataset cannot provide them): {', '.join(dropped)}")
     settings = GridSettings(chosen, kept, tuple(archs), wstn)
-    grid_dir = wd.root / "grid" / preset
+    grid_dir = wd.root / "grid" / chosen.name
     ensure_settings(settings, grid_dir / "settings.json")
     cases_dir = grid_dir / "cases"
     cases = plan_cases(kept, tuple(archs), wstn)
@@ -166,12 +173,15 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str = "quick", t
         heat_map = wd.factors_dir(task) / "report.png"
         if heat_map.exists():
             images[f"Artist groups of task {task} over genres"] = heat_map
-    context = {"source": source, "preset": f"{preset} ({chosen})", "tasks": "".join(kept),
+    context = {"source": source, "preset": str(chosen), "tasks": "".join(kept),
                "split": json.loads(wd.dataset_json.read_text())["settings"]["split"],
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}, "
                           f"Python {sys.version.split()[0]}, torch {torch.__version__}",
-               "best case": f"{best['arch']} {best['tasks']}"}
+               "best case": f"{best['arch']} {best['tasks']}",
+               "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
+    if command:
+        context = {"command": command, **context}
     md, page = write_report(results_csv, wd.root, title=f"agf experiment on {source}", context=context, images=images)
     print(f"wrote {results_csv}, {md}, {page} and the bundle {wd.root / 'bundle'}")
     return results_csv

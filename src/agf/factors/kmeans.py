@@ -27,13 +27,12 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def clamp_clusters(n_clusters: int, n_points: int, *, what: str = "dictionary") -> int:
-    """K, or the number of points when there are fewer (with a warning and a printed line)."""
+    """K, or the number of points when there are fewer (with a warning)."""
     if n_points < 1:
         raise ValueError(f"{what}: no points to cluster")
     if n_clusters <= n_points:
         return n_clusters
     message = f"{what}: only {n_points} points for {n_clusters} clusters; using {n_points} clusters"
-    print(f"warning: {message}")
     warnings.warn(message, stacklevel=2)
     return n_points
 

@@ -36,16 +36,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--hop", type=int, default=defaults.hop,
+                        help=f"frames between segment starts (default {defaults.hop}: 50%% overlap of 1-s segments)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.epochs < 1 or args.batch_size < 1:
-        raise AgfError("--epochs and --batch-size must be at least 1")
+    if args.epochs < 1 or args.batch_size < 1 or args.hop < 1:
+        raise AgfError("--epochs, --batch-size and --hop must be at least 1")
     workdir = Workdir(args.workdir)
     refs = parse_networks(args.networks, workdir.root) if args.networks else parse_runs(args.runs, workdir.root)
     settings = MLPSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                           seed=args.seed)
+                           seed=args.seed, hop=args.hop)
     name = args.name or default_name(refs)
     print(f"transfer {name}: networks {', '.join(r.name for r in refs)}")
     result = transfer(workdir.root, refs, name=name, settings=settings, device=args.device)

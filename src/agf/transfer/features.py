@@ -2,7 +2,7 @@
 
 Every track is cut into 43-frame segments with hop 21 (:func:`agf.audio.segment_starts`);
 each trained network embeds every segment once, in eval mode, into its 256-d dense-BN-ELU
-output. The cache of one network is the folder ``DIR/features/<run-name>-<task>/``::
+output. The cache of one network is the folder ``DIR/features/hop<hop>/<run-name>-<task>/``::
 
     features.npy   (n_segments, 256) float16, the segments of track 0 first, then track 1, ...
     segments.csv   track_id, n_frames, first, n_segments: where each track's rows are
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tqdm.auto import tqdm
 
 from agf.audio.segments import segment_starts
 from agf.data.store import MelStore
+from agf.locks import exclusive
 from agf.settings import write_json_atomic
 from agf.transfer.device import autocast, resolve_device
 from agf.transfer.networks import Embedder, NetworkRef, load_runs, run_fingerprint
@@ -90,8 +92,8 @@ class SegmentFeatures:
         return features, track
 
 
-def cache_dir(workdir: Path | str, ref: NetworkRef) -> Path:
-    return Path(workdir) / "features" / ref.name
+def cache_dir(workdir: Path | str, ref: NetworkRef, hop: int = SEGMENT_HOP) -> Path:
+    return Path(workdir) / "features" / f"hop{hop}" / ref.name
 
 
 def _cache_is_valid(folder: Path, fingerprint: str, table: pd.DataFrame, hop: int) -> bool:
@@ -117,7 +119,8 @@ def extract_features(workdir: Path | str, refs: list[NetworkRef], *, batch_size:
     """Embed every segment of the store with each network of ``refs``, reusing valid caches.
 
     The networks whose caches are missing or stale are run together in one pass over the
-    store, so each segment is read from disk once.
+    store, so each segment is read from disk once. Each cache is built under a file lock, so
+    concurrent experiments sharing a network (grid workers) embed it once.
     """
     workdir = Workdir(workdir)
     store = workdir.store()
@@ -125,12 +128,21 @@ def extract_features(workdir: Path | str, refs: list[NetworkRef], *, batch_size:
         raise MissingStep(f"{workdir.root}: the spectrogram store holds no tracks; run `agf prepare` on a source with usable audio")
     table = segment_table(store, hop=hop)
     fingerprints = {ref: run_fingerprint(ref.run_dir) for ref in refs}
-    stale = [ref for ref in dict.fromkeys(refs)
-             if not _cache_is_valid(cache_dir(workdir.root, ref), fingerprints[ref], table, hop)]
-    if stale:
-        _embed_store(workdir.root, store, table, stale, fingerprints, batch_size=batch_size,
-                     device=resolve_device(device), progress=progress, hop=hop)
-    parts = tuple(np.load(cache_dir(workdir.root, ref) / "features.npy", mmap_mode="r") for ref in refs)
+
+    def stale() -> list[NetworkRef]:
+        return [ref for ref in dict.fromkeys(refs)
+                if not _cache_is_valid(cache_dir(workdir.root, ref, hop), fingerprints[ref], table, hop)]
+
+    if stale():
+        with ExitStack() as locks:  # in name order, so two processes never wait on each other
+            for ref in sorted(stale(), key=lambda r: r.name):
+                folder = cache_dir(workdir.root, ref, hop)
+                locks.enter_context(exclusive(folder.parent / f".{folder.name}.lock"))
+            todo = stale()  # another process may have built some while we waited
+            if todo:
+                _embed_store(workdir.root, store, table, todo, fingerprints, batch_size=batch_size,
+                             device=resolve_device(device), progress=progress, hop=hop)
+    parts = tuple(np.load(cache_dir(workdir.root, ref, hop) / "features.npy", mmap_mode="r") for ref in refs)
     return SegmentFeatures(refs=tuple(refs), table=table, parts=parts)
 
 
@@ -141,7 +153,7 @@ def _embed_store(root: Path, store: MelStore, table: pd.DataFrame, refs: list[Ne
     embedder = Embedder(runs, refs).to(device)
     rows, starts = segment_positions(store, table, hop=hop)
     n = len(rows)
-    folders = [cache_dir(root, ref) for ref in refs]
+    folders = [cache_dir(root, ref, hop) for ref in refs]
     for folder in folders:
         if folder.exists():
             shutil.rmtree(folder)  # stale: never mix rows of two fingerprints

@@ -11,7 +11,7 @@ from agf.evaluation.report import write_report
 from agf.evaluation.validation import evaluate_split, genre_indices
 from agf.settings import ensure_settings
 from agf.transfer.device import resolve_device
-from agf.transfer.features import SEGMENT_HOP, extract_features
+from agf.transfer.features import extract_features
 from agf.transfer.mlp import MLPSettings, train_mlp
 from agf.transfer.model import TransferModel, save_model
 from agf.transfer.networks import NetworkRef, run_fingerprint
@@ -50,7 +50,7 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
     folder = wd.root / "transfer" / (name or default_name(refs))
     ensure_settings(settings, folder / "settings.json")
     torch_device = resolve_device(device)
-    features = extract_features(wd.root, refs, device=device, progress=progress, hop=SEGMENT_HOP)
+    features = extract_features(wd.root, refs, device=device, progress=progress, hop=settings.hop)
     genres = tuple(sorted(tracks["genre"].unique()))
     train = tracks[tracks["split"] == "train"].reset_index(drop=True)
     if train.empty:
@@ -59,7 +59,7 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
     y = genre_indices(train["genre"], genres, "training tracks")[track]
     mlp = train_mlp(x, y, len(genres), settings, device=torch_device, progress=progress)
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(run_fingerprint(r.run_dir) for r in refs),
-                          genres=genres, mlp=mlp.cpu(), settings=settings, hop=SEGMENT_HOP)
+                          genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop)
     save_model(model, folder, workdir=wd.root)
     if not (tracks["split"] == "valid").any():
         return TransferResult(folder=folder, model=model, scores=None)

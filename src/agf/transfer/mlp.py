@@ -19,7 +19,11 @@ from tqdm.auto import tqdm
 
 @dataclass(frozen=True)
 class MLPSettings:
-    """Architecture and training of the transfer MLP."""
+    """Architecture and training of the transfer MLP, and the segment hop of its features.
+
+    ``hop`` is the number of frames between the starts of a track's 43-frame segments, in
+    training, evaluation and prediction alike (21: 50 % overlap, the paper's setting).
+    """
 
     hidden: int = 1024
     dropout: float = 0.5
@@ -27,6 +31,11 @@ class MLPSettings:
     learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
+    hop: int = 21
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.hop < 1:
+            raise ValueError(f"epochs, batch size and hop must be at least 1 (got {self.epochs}, {self.batch_size}, {self.hop})")
 
 
 class TransferMLP(nn.Module):

@@ -1,0 +1,95 @@
+"""`agf experiment` end to end on a real local Dask cluster (two worker processes on loopback),
+and a kill -9 in the middle of the grid followed by a rerun that gives the same results.csv."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agf.experiments.cluster import open_client
+from agf.experiments.presets import Preset
+from agf.experiments.report import RESULT_COLUMNS
+from agf.experiments.runner import run_experiment
+from agf.transfer.predict import Predictor
+
+# one epoch per STN, a 16-word dictionary: minutes of CPU for the whole g/m grid
+TINY = dict(epochs=1, mlp_epochs=2, clusters=16, hop=43)
+SOURCE, TASKS = "synthetic:24", "gm"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """The g/m grid run without interruption on a local cluster of two worker processes."""
+    workdir = tmp_path_factory.mktemp("grid") / "w"
+    run_experiment(SOURCE, workdir, preset=Preset("quick", **TINY), tasks=TASKS, workers=2, progress=False)
+    return workdir
+
+
+def test_a_local_cluster_has_worker_processes():
+    with open_client(workers=2) as client:
+        pids = client.run(os.getpid)
+    assert len(pids) == 2 and os.getpid() not in pids.values() and len(set(pids.values())) == 2
+
+
+def test_grid_results_report_and_bundle(finished):
+    results = pd.read_csv(finished / "results.csv", dtype={"tasks": str})
+    assert list(results.columns) == RESULT_COLUMNS
+    cases = set(zip(results["arch"], results["tasks"]))
+    assert cases == {("stn", "g"), ("stn", "m"), ("stn", "gm"), ("mtn", "gm"), ("baseline", "-")}
+    assert (results["n_val_tracks"] > 0).all() and (results["n_train_tracks"] > results["n_val_tracks"]).all()
+    scores = results[["log_loss", "f1_macro", "accuracy"]].to_numpy()
+    assert np.isfinite(scores).all() and (scores[:, 1:] >= 0).all() and (scores[:, 1:] <= 1).all()
+    deep = results[results["arch"] != "baseline"].set_index(["arch", "tasks"])
+    assert deep.loc[("stn", "gm"), "n_params"] == deep.loc[("stn", "g"), "n_params"] + deep.loc[("stn", "m"), "n_params"]
+    assert deep.loc[("mtn", "gm"), "n_params"] < deep.loc[("stn", "gm"), "n_params"]  # the shared first block
+    html = (finished / "report.html").read_text()
+    for heading in ("Table 3", "Table 4", "Table 5", "Figure 3"):
+        assert heading in html
+    assert (finished / "report.md").is_file() and (finished / "figure3.png").stat().st_size > 0
+    # the bundle is the best deep case by validation log loss, and classifies audio files
+    best = deep["log_loss"].idxmin()
+    predictor = Predictor(finished / "bundle", device="cpu")
+    expected = [f"mtn-{best[1]}"] * len(best[1]) if best[0] == "mtn" else [f"stn-{t}" for t in best[1]]
+    assert [Path(ref.run_dir).name for ref in predictor.bundle.model.refs] == expected
+    wav = sorted((finished / "source").rglob("*.wav"))[0]
+    out = predictor.predict_file(wav)
+    assert set(out.probabilities) == set(pd.read_csv(finished / "tracks.csv")["genre"])
+    assert abs(sum(out.probabilities.values()) - 1) < 1e-6
+
+
+def test_rerun_skips_everything(finished, capsys):
+    stamp = (finished / "results.csv").stat().st_mtime_ns
+    runs = {p: p.stat().st_mtime_ns for p in (finished / "runs").rglob("weights.safetensors")}
+    before = pd.read_csv(finished / "results.csv")
+    run_experiment(SOURCE, finished, preset=Preset("quick", **TINY), tasks=TASKS, workers=2, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in runs} == runs
+    assert (finished / "results.csv").stat().st_mtime_ns != stamp
+    pd.testing.assert_frame_equal(pd.read_csv(finished / "results.csv"), before)
+
+
+def test_kill_9_mid_grid_then_rerun_gives_the_same_results(finished, tmp_path):
+    workdir = tmp_path / "w"
+    command = [sys.executable, "-m", "agf.cli", "experiment", SOURCE, "--workdir", str(workdir), "--tasks", TASKS,
+               "--workers", "2", "--preset", "quick"] + [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    # a session of its own, so the kill takes the Dask scheduler and worker processes with it
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cases = workdir / "grid" / "quick" / "cases"
+    deadline = time.monotonic() + 600
+    while not any(p.stem != "baseline" for p in cases.glob("*.json")):
+        assert process.poll() is None, "the grid ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (workdir / "results.csv").exists()
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pd.testing.assert_frame_equal(pd.read_csv(workdir / "results.csv"), pd.read_csv(finished / "results.csv"))
