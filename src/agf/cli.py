@@ -13,6 +13,7 @@ import sys
 
 from agf import __version__
 from agf.errors import AgfError
+from agf.runtime import keep_freed_memory
 
 COMMANDS = {
     "prepare": ("agf.data.command", "decode a dataset into the spectrogram store"),
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     try:
         return int(args.run(args) or 0)
     except AgfError as err:

@@ -22,6 +22,7 @@ from agf.data.sources import load_source
 from agf.data.splits import assign_splits
 from agf.data.store import StoreWriter
 from agf.data.tracks import Problem, Track
+from agf.runtime import keep_freed_memory
 from agf.settings import ensure_settings
 from agf.workdir import Workdir
 
@@ -61,6 +62,7 @@ def _init_worker(settings: FrontEndSettings) -> None:
     global _worker_log_mel
     # one process per core: intra-op threads would only contend with the other workers
     torch.set_num_threads(1)
+    keep_freed_memory()
     _worker_log_mel = LogMel(settings)
 
 

@@ -27,6 +27,7 @@ from agf.experiments.grid import Case, Network, networks_of, ordered, plan_cases
 from agf.experiments.presets import PRESETS, Preset
 from agf.experiments.report import RESULT_COLUMNS, write_report
 from agf.locks import exclusive
+from agf.runtime import keep_freed_memory
 from agf.settings import ensure_settings, write_json_atomic
 from agf.workdir import Workdir
 
@@ -49,6 +50,7 @@ def train_job(workdir: str, network: Network, preset: Preset, threads: int, devi
     """Train (or resume, or reuse) one network; returns its run folder."""
     from agf.training.runs import train, train_settings_for
 
+    keep_freed_memory()
     torch.set_num_threads(threads)
     settings = train_settings_for(network.arch, network.tasks, epochs=preset.epochs, seed=preset.seed)
     with exclusive(Path(workdir) / "runs" / f".{network.name}.lock"):
@@ -67,6 +69,7 @@ def case_job(workdir: str, case: Case, run_dirs: dict[str, str], preset: Preset,
     row_path = Path(cases_dir) / f"{case.name}.json"
     if row_path.exists():
         return json.loads(row_path.read_text())
+    keep_freed_memory()
     torch.set_num_threads(threads)
     refs = [NetworkRef(Path(run_dirs[net.name]), task) for net, task in case.feature_sources()]
     with exclusive(Path(cases_dir) / f".{case.name}.lock"):
