@@ -50,7 +50,8 @@ def assign_splits(tracks: list[Track], *, strategy: str = "artist", valid_fracti
         train_ids, valid_ids = train_test_split(ids, test_size=n_valid, stratify=stratify, random_state=seed)
     else:
         groups = np.array([t.artist if t.artist else f"unknown-artist:{t.track_id}" for t in pool])
-        n_splits = max(2, min(int(round(1 / valid_fraction)), len(set(groups))))
+        # scikit-learn needs some genre with at least n_splits tracks (small datasets have fewer)
+        n_splits = max(2, min(int(round(1 / valid_fraction)), len(set(groups)), max(Counter(genres).values())))
         folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         candidates = [valid for _, valid in folds.split(ids, genres, groups)]
         # the fold whose size is nearest the asked fraction, preferring folds that cover more genres
