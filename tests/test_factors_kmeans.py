@@ -53,10 +53,9 @@ def test_fitting_subsamples_but_every_point_gets_a_word(mfcc_frames):
     assert np.isfinite(t).all() and len(np.unique(t, axis=0)) == 8
 
 
-def test_fewer_points_than_clusters_is_clamped_with_a_warning(capsys):
+def test_fewer_points_than_clusters_is_clamped_with_a_warning():
     with pytest.warns(UserWarning, match="only 5 points for 2048 clusters"):
         assert clamp_clusters(2048, 5) == 5
-    assert "warning: dictionary: only 5 points" in capsys.readouterr().out
     assert clamp_clusters(16, 100) == 16
     points = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
     centroids = fit_kmeans(points, 5, seed=0)
