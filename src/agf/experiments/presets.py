@@ -33,7 +33,7 @@ class Preset:
 PRESETS = {
     # Kim et al. 2018: 200 epochs per STN (1000 for the 5-task MTN), 50 for the MLP, K = 2048
     "paper": Preset("paper", epochs=200, mlp_epochs=50, clusters=2048),
-    # sized so the whole g/e/d/m grid on the 209 GTZAN clips of ../shared/data/gtzan3 takes
-    # about 15 minutes on 2 CPU cores
+    # a check of the whole pipeline: the g/e/d/m grid on the 209 GTZAN clips of
+    # ../shared/data/gtzan3 takes about 20 minutes on 2 CPU cores (docs/results/gtzan3-quick)
     "quick": Preset("quick", epochs=12, mlp_epochs=20, clusters=256, hop=43),
 }
