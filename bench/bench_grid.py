@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.width import match_width, setup_parameters
+from agf.runtime import keep_freed_memory
 from agf.transfer.device import autocast, resolve_device
 from agf.transfer.mlp import TransferMLP
 
@@ -171,6 +172,7 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="also time the g/m grid with 1 and 2 workers")
     parser.add_argument("--tracks", type=int, default=24, help="synthetic tracks for --scaling")
     args = parser.parse_args()
+    keep_freed_memory()  # as every `agf` command does
     projection(resolve_device(args.device))
     if args.scaling:
         scaling(args.tracks)

@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from agf.runtime import keep_freed_memory
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 SEGMENTS_PER_SECOND = 22050 / 512 / 21
@@ -116,11 +118,15 @@ def bench(bundle: Path, files: list[Path], *, threads: int, batch_size: int) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's malloc as it is (`agf predict` tunes it: agf.runtime)")
     parser.add_argument("--bundle", type=Path)
     parser.add_argument("--files", type=int, default=12, help="gtzan3 clips to classify (30 s each)")
     parser.add_argument("--batch-sizes", default="64,256")
     parser.add_argument("--threads", default="1,2")
     args = parser.parse_args()
+    if not args.default_allocator:
+        keep_freed_memory()
     if not DATA.is_dir():
         print(f"skipped: real data not found at {DATA}")
         return 0
