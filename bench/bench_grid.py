@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from agf.device import autocast, resolve_device
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.width import match_width, setup_parameters
 from agf.runtime import keep_freed_memory
-from agf.transfer.device import autocast, resolve_device
 from agf.transfer.mlp import TransferMLP
 
 # FMA-medium as the paper uses it: 25,000 30-s clips, 16 genres, 85/15 split

@@ -7,7 +7,15 @@ import pytest
 import soundfile as sf
 import torch
 
-from agf.audio import AudioError, FrontEndSettings, LogMel, load_audio, mel_filterbank, segment_starts, stream_audio
+from agf.audio import (
+    AudioError,
+    FrontEndSettings,
+    LogMel,
+    load_audio,
+    mel_filterbank,
+    segment_starts,
+    stream_audio,
+)
 from agf.audio.segments import pad_frames
 
 librosa = pytest.importorskip("librosa")

@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agf.factors.descriptors import descriptor_matrix, fit_quantile_normaliser, normalise, usable_columns
-from agf.factors.essentia_features import DescriptorCache, extract, extract_all, flatten_pool
+from agf.factors.descriptors import (
+    descriptor_matrix,
+    fit_quantile_normaliser,
+    normalise,
+    usable_columns,
+)
+from agf.factors.essentia_features import (
+    DescriptorCache,
+    extract,
+    extract_all,
+    flatten_pool,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 
-from agf.factors.kmeans import WordAssigner, clamp_clusters, fit_kmeans, inertia, torch_kmeans
+from agf.factors.kmeans import (
+    WordAssigner,
+    clamp_clusters,
+    fit_kmeans,
+    inertia,
+    torch_kmeans,
+)
 from agf.factors.mfcc import mfcc_from_log_mel
 
 

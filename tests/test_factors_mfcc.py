@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agf.factors.mfcc import delta_mfcc, frame_features, mfcc_from_log_mel, n_feature_frames
+from agf.factors.mfcc import (
+    delta_mfcc,
+    frame_features,
+    mfcc_from_log_mel,
+    n_feature_frames,
+)
 
 
 def test_mfcc_matches_librosa_on_a_stored_log_mel(shared_data):

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agf.experiments.grid import Case, Network, networks_of, ordered, plan_cases, task_subsets
+from agf.experiments.grid import (
+    Case,
+    Network,
+    networks_of,
+    ordered,
+    plan_cases,
+    task_subsets,
+)
 from agf.experiments.report import table3, table4, table5, write_report
 
 

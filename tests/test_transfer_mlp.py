@@ -7,7 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from agf.transfer.mlp import MLPSettings, TransferMLP, segment_probabilities, track_means, train_mlp
+from agf.transfer.mlp import (
+    MLPSettings,
+    TransferMLP,
+    segment_probabilities,
+    track_means,
+    train_mlp,
+)
 
 
 def test_architecture_is_the_specs():

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.evaluation.metrics import Scores, score
-from agf.transfer.device import resolve_device
 from agf.transfer.features import extract_features
 from agf.transfer.mlp import segment_probabilities, track_means
 from agf.transfer.model import ModelError, TransferModel

@@ -42,17 +42,33 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.factors.bags import artist_bags, artist_keys, label_counts, track_word_counts
-from agf.factors.descriptors import descriptor_matrix, fit_quantile_normaliser, normalise, usable_columns
+from agf.factors.descriptors import (
+    descriptor_matrix,
+    fit_quantile_normaliser,
+    normalise,
+    usable_columns,
+)
 from agf.factors.essentia_features import DescriptorCache, extract_all
-from agf.factors.groups import fit_artist_groups, group_distributions, one_hot_argmax, save_lda
-from agf.factors.kmeans import WordAssigner, clamp_clusters, fit_kmeans, resolve_device
+from agf.factors.groups import (
+    fit_artist_groups,
+    group_distributions,
+    one_hot_argmax,
+    save_lda,
+)
+from agf.factors.kmeans import WordAssigner, clamp_clusters, fit_kmeans
 from agf.factors.mfcc import frame_features, n_feature_frames
 from agf.factors.report import write_report
 from agf.factors.settings import FactorSettings
 from agf.factors.targets import AG_TASKS, DONE_FILE, TaskTargets, save_targets
-from agf.settings import SettingsMismatch, ensure_settings, save_settings, write_json_atomic
+from agf.settings import (
+    SettingsMismatch,
+    ensure_settings,
+    save_settings,
+    write_json_atomic,
+)
 from agf.workdir import Workdir
 
 FRAME_BATCH = 65536  # frames per nearest-centroid search call
@@ -286,7 +302,7 @@ def build_factors(workdir: Path | str, *, tasks=AG_TASKS, settings: FactorSettin
     """
     wd = Workdir(workdir)
     tracks = wd.tracks()  # MissingStep before anything else when prepare has not run
-    device = resolve_device(device)
+    device = str(resolve_device(device))  # k-means takes 'cpu' or 'cuda[:N]'
     log = print if progress else (lambda *_: None)
     results: dict[str, str] = {}
     for task in tasks:

@@ -19,13 +19,6 @@ import torch
 ASSIGN_BATCH = 65536
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when PyTorch sees a GPU, else ``cpu``."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 def clamp_clusters(n_clusters: int, n_points: int, *, what: str = "dictionary") -> int:
     """K, or the number of points when there are fewer (with a warning)."""
     if n_points < 1:

@@ -20,16 +20,21 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from agf.data.store import MelStore
+from agf.device import autocast
 from agf.errors import AgfError
 from agf.models.dcnn import DCNN, SEGMENT_FRAMES
 from agf.models.multitask import MultiTaskDCNN
 from agf.models.stacked import StackedDCNN
-from agf.training.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from agf.training.checkpoint import (
+    load_checkpoint,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+)
 from agf.training.data import TaskData
 from agf.training.loader import BatchLoader
 from agf.training.schedule import MultiTaskSchedule, SampleStream, StackedSchedule
 from agf.training.settings import TASKS, TrainSettings
-from agf.transfer.device import autocast
 
 LOG_COLUMNS = ["epoch", "task", "train_loss", "valid_loss", "samples_per_s", "seconds"]
 SYNC_EVERY = 20  # steps between host syncs (progress bar, NaN check): a sync per step stalls a GPU

@@ -25,16 +25,26 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.multitask import MultiTaskDCNN
 from agf.models.width import match_width, setup_parameters
 from agf.settings import ensure_settings, load_settings
 from agf.training.checkpoint import CHECKPOINT
-from agf.training.data import TargetsLoader, genre_classes, load_task_data, standardisation
+from agf.training.data import (
+    TargetsLoader,
+    genre_classes,
+    load_task_data,
+    standardisation,
+)
 from agf.training.loop import Trainer
-from agf.training.settings import TrainSettings, canonical_tasks, check_arch, train_settings_for
-from agf.transfer.device import resolve_device
+from agf.training.settings import (
+    TrainSettings,
+    canonical_tasks,
+    check_arch,
+    train_settings_for,
+)
 from agf.workdir import MissingStep, Workdir
 
 __all__ = ["TrainSettings", "TrainedRun", "load_run", "run_dir_for", "train", "train_settings_for", "wstn_width"]

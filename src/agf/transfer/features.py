@@ -29,9 +29,9 @@ from tqdm.auto import tqdm
 
 from agf.audio.segments import segment_starts
 from agf.data.store import MelStore
+from agf.device import autocast, resolve_device
 from agf.locks import exclusive
 from agf.settings import write_json_atomic
-from agf.transfer.device import autocast, resolve_device
 from agf.transfer.networks import Embedder, NetworkRef, load_runs, run_fingerprint
 from agf.workdir import MissingStep, Workdir
 

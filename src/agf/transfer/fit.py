@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.evaluation.metrics import Scores
 from agf.evaluation.report import write_report
 from agf.evaluation.validation import evaluate_split, genre_indices
 from agf.settings import ensure_settings
-from agf.transfer.device import resolve_device
 from agf.transfer.features import extract_features
 from agf.transfer.mlp import MLPSettings, train_mlp
 from agf.transfer.model import TransferModel, save_model

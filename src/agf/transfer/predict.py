@@ -28,9 +28,9 @@ import torch
 
 from agf.audio.decode import AudioError, stream_audio
 from agf.audio.mel import LogMel
+from agf.device import autocast, resolve_device
 from agf.errors import AgfError
 from agf.transfer.bundle import Bundle, BundleError, load_bundle
-from agf.transfer.device import autocast, resolve_device
 from agf.transfer.networks import Embedder, load_runs
 from agf.transfer.streaming import ChunkedLogMel, SegmentCutter
 
