@@ -7,8 +7,8 @@ Trains the genre STN for each number of epochs and, for each, the transfer MLP f
 segment hop and number of MLP epochs, then prints every combination's validation log loss,
 macro F1 and accuracy with the seconds it took (the STN's share plus the transfer's), best
 log loss first. The STNs are kept in DIR (``runs/tune-stn-g-e<E>``), so a rerun only
-retrains the MLPs (``transfer/tune-...``). The genre STN alone is tuned because it is the cheapest network and
-its case is the reference every multi-task case is compared with.
+retrains the MLPs (``transfer/tune-...``). The genre STN alone is tuned because it is the
+cheapest network and its case is the reference every multi-task case is compared with.
 
 The split is the work directory's (``agf prepare``'s artist-disjoint default), so the tracks
 scored here are those the grid reports on: say so when quoting a tuned preset's scores.
@@ -17,6 +17,7 @@ scored here are those the grid reports on: say so when quoting a tuned preset's 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from itertools import product
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     keep_freed_memory()
-    print(prepare(args.source, args.workdir, jobs=2, seed=args.seed, progress=False).describe())
+    print(prepare(args.source, args.workdir, jobs=os.cpu_count() or 1, seed=args.seed, progress=False).describe())
 
     rows = []
     for epochs in args.epochs:
@@ -60,6 +61,8 @@ def main() -> None:
             result, transfer_s = timed(lambda: transfer(args.workdir, [NetworkRef(run_dir, "g")], name=case,
                                                         settings=mlp, progress=False))
             scores = result.scores
+            if scores is None:
+                raise SystemExit(f"{args.workdir}: no validation tracks to score; prepare it with a validation split")
             rows.append({"stn_epochs": epochs, "hop": hop, "mlp_epochs": mlp_epochs, "log_loss": scores.log_loss,
                          "f1_macro": scores.macro_f1, "accuracy": scores.accuracy, "n_val_tracks": scores.n_tracks,
                          "stn_s": round(train_s, 1), "transfer_s": round(transfer_s, 1)})
