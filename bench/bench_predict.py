@@ -59,10 +59,10 @@ def build_bundle(folder: Path) -> Path:
 
     from agf.data.prepare import prepare
     from agf.training.runs import train
-    from agf.transfer.bundle import write_bundle
-    from agf.transfer.fit import transfer
-    from agf.transfer.mlp import MLPSettings
-    from agf.transfer.networks import NetworkRef
+    from agf.classifier.bundle import write_bundle
+    from agf.classifier.fit import transfer
+    from agf.classifier.mlp import MLPSettings
+    from agf.classifier.networks import NetworkRef
     from agf.workdir import Workdir
 
     table = pd.read_csv(DATA / "gtzan3/tracks.csv")
@@ -80,7 +80,7 @@ def build_bundle(folder: Path) -> Path:
     model = result.model
     # five references to the one network: five networks' worth of compute
     model.refs, model.fingerprints = (ref,) * 5, model.fingerprints * 5
-    from agf.transfer.mlp import TransferMLP
+    from agf.classifier.mlp import TransferMLP
 
     model.mlp = TransferMLP(256 * 5, len(model.genres)).eval()
     return write_bundle(model, folder / "bench.agf", front_end=Workdir(workdir).store().settings)
@@ -89,7 +89,7 @@ def build_bundle(folder: Path) -> Path:
 def bench(bundle: Path, files: list[Path], *, threads: int, batch_size: int) -> dict:
     import soundfile as sf
 
-    from agf.transfer.predict import Predictor
+    from agf.classifier.predict import Predictor
 
     torch.set_num_threads(threads)
     predictor = Predictor(bundle, device="cpu", batch_size=batch_size)

@@ -26,9 +26,9 @@ import pandas as pd
 from agf.data.prepare import prepare
 from agf.runtime import keep_freed_memory
 from agf.training.runs import train, train_settings_for
-from agf.transfer.fit import transfer
-from agf.transfer.mlp import MLPSettings
-from agf.transfer.networks import NetworkRef
+from agf.classifier.fit import transfer
+from agf.classifier.mlp import MLPSettings
+from agf.classifier.networks import NetworkRef
 
 
 def timed(step):

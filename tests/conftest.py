@@ -1,10 +1,22 @@
-"""Shared fixtures: the real data in ../shared/data, skipped with a reason where it is absent."""
+"""Shared fixtures: the real data in ../shared/data (skipped with a reason where it is absent),
+manifests of real files, stand-in artist-group targets and one-epoch training runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+from agf.data.prepare import prepare
+from agf.data.tables import load_tracks
+from agf.errors import AgfError
+from agf.factors.targets import TaskTargets
+from agf.training.runs import train
+from agf.training.settings import train_settings_for
+from agf.workdir import Workdir
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATA = SHARED / "data"
@@ -17,13 +29,7 @@ def shared_data() -> Path:
     return DATA
 
 
-def link_manifest(folder: Path, rows: list[dict], audio: dict[str, Path]) -> Path:
-    """Write a manifest CSV in ``folder`` whose tracks are symlinks to real files.
-
-    ``audio`` maps a relative path inside ``folder`` to the real file it should point at.
-    """
-    import pandas as pd
-
+def _link_manifest(folder: Path, rows: list[dict], audio: dict[str, Path]) -> Path:
     for rel, target in audio.items():
         link = folder / rel
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -31,3 +37,58 @@ def link_manifest(folder: Path, rows: list[dict], audio: dict[str, Path]) -> Pat
     csv_path = folder / "tracks.csv"
     pd.DataFrame(rows).to_csv(csv_path, index=False)
     return csv_path
+
+
+@pytest.fixture(scope="session")
+def link_manifest() -> Callable[[Path, list[dict], dict[str, Path]], Path]:
+    """``link_manifest(folder, rows, audio)``: a manifest CSV in ``folder`` whose tracks are symlinks
+    to real files; ``audio`` maps a path relative to ``folder`` to the file it points at."""
+    return _link_manifest
+
+
+def _artist_targets(workdir, task: str) -> TaskTargets:
+    if task not in "sedm":
+        raise AgfError(f"unknown task {task}")
+    tracks = load_tracks(Workdir(workdir))
+    rng = np.random.default_rng(len(task))
+    by_artist = {a: rng.dirichlet(np.full(40, 0.3)).astype(np.float32) for a in sorted(tracks["artist"].unique())}
+    return TaskTargets(task, tuple(tracks["track_id"]), np.stack([by_artist[a] for a in tracks["artist"]]),
+                       (tracks["split"] == "valid").to_numpy())
+
+
+@pytest.fixture(scope="session")
+def fake_targets() -> Callable[[Path, str], TaskTargets]:
+    """A targets loader giving each artist random soft 40-group targets, validation tracks held out
+    (as `agf factors` writes them), so tests need no factors run (minutes of Essentia and LDA)."""
+    return _artist_targets
+
+
+@pytest.fixture(scope="session")
+def make_run() -> Callable[..., Path]:
+    """``make_run(workdir, tasks, arch="stn", seed=0)``: the run after one epoch of real training on the CPU."""
+
+    def make(workdir: Path, tasks: str, arch: str = "stn", *, seed: int = 0) -> Path:
+        settings = train_settings_for(arch, tasks, epochs=1, seed=seed, batch_size=16)
+        return train(workdir, tasks=tasks, arch=arch, settings=settings, device="cpu", progress=False,
+                     targets_loader=_artist_targets)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_workdir(shared_data, link_manifest, make_run, tmp_path_factory):
+    """15 real gtzan3 clips (5 per genre, several artists) prepared with an artist split."""
+    root = tmp_path_factory.mktemp("xfer")
+    table = pd.read_csv(shared_data / "gtzan3/tracks.csv")
+    table = table[table["artist"].notna() & ~table["path"].str.contains("jazz.00054")]
+    picked = pd.concat([g.groupby("artist").head(2).head(5) for _, g in table.groupby("genre")])
+    rows, audio = [], {}
+    for _, r in picked.iterrows():
+        rel = f"audio/{r['track_id']}.mp3"
+        audio[rel] = shared_data / "gtzan3" / r["path"]
+        rows.append({"path": rel, "genre": r["genre"], "artist": r["artist"], "track_id": r["track_id"]})
+    csv = link_manifest(root / "src", rows, audio)
+    workdir = root / "work"
+    prepare(str(csv), workdir, jobs=1, progress=False, valid_fraction=0.3)
+    run = make_run(workdir, "gm", "stn")
+    return workdir, run

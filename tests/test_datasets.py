@@ -7,9 +7,9 @@ import ast
 import pandas as pd
 import pytest
 
-from agf.data.fma import audio_path, read_fma
-from agf.data.manifest import read_manifest
-from agf.data.tracks import DatasetError
+from agf.datasets.fma import audio_path, read_fma
+from agf.datasets.manifest import read_manifest
+from agf.datasets.tracks import DatasetError
 
 
 def test_gtzan3_manifest_loads_as_it_is(shared_data):

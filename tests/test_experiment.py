@@ -4,6 +4,7 @@ and a kill -9 in the middle of the grid followed by a rerun that gives the same 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,15 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agf.classifier.predict import Predictor
 from agf.experiments.cluster import open_client
 from agf.experiments.presets import Preset
 from agf.experiments.report import RESULT_COLUMNS
 from agf.experiments.runner import run_experiment
-from agf.transfer.predict import Predictor
 
 # one epoch per STN, a 16-word dictionary: minutes of CPU for the whole g/m grid
 TINY = dict(epochs=1, mlp_epochs=2, clusters=16, hop=43)
-SOURCE, TASKS = "synthetic:24", "gm"
+SOURCE, TASKS = "synthetic:24", "g,m"  # the comma form, as users type it
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,24 @@ def test_rerun_skips_everything(finished, capsys):
     assert {p: p.stat().st_mtime_ns for p in runs} == runs
     assert (finished / "results.csv").stat().st_mtime_ns != stamp
     pd.testing.assert_frame_equal(pd.read_csv(finished / "results.csv"), before)
+
+
+def test_other_factor_settings_retrain_only_the_networks_that_learned_from_them(finished, tmp_path, capsys):
+    work = shutil.copytree(finished, tmp_path / "w")
+    stamps = {p.parent.name: p.stat().st_mtime_ns for p in (work / "runs").glob("*/weights.safetensors")}
+    before = pd.read_csv(work / "results.csv", dtype={"tasks": str}).set_index(["arch", "tasks"])
+    run_experiment(SOURCE, work, preset=Preset("quick", **{**TINY, "clusters": 8}), tasks=TASKS, workers=2,
+                   progress=False)
+    out = capsys.readouterr().out
+    assert "m: was built with other settings (n_clusters: saved 16, asked 8); rebuilding" in out
+    for run in ("stn-m", "mtn-gm"):
+        assert f"{run}: trained on other targets of task m than the work directory has now; retraining" in out
+        assert (work / "runs" / run / "weights.safetensors").stat().st_mtime_ns != stamps[run]
+    assert "stn-g:" not in out  # the genre-only STN learned nothing from the factors: kept as it was
+    assert (work / "runs" / "stn-g" / "weights.safetensors").stat().st_mtime_ns == stamps["stn-g"]
+    after = pd.read_csv(work / "results.csv", dtype={"tasks": str}).set_index(["arch", "tasks"])
+    pd.testing.assert_series_equal(after.loc[("stn", "g")], before.loc[("stn", "g")])
+    pd.testing.assert_series_equal(after.loc[("baseline", "-")], before.loc[("baseline", "-")])
 
 
 def test_kill_9_mid_grid_then_rerun_gives_the_same_results(finished, tmp_path):

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import link_manifest
 from sklearn.decomposition import LatentDirichletAllocation
 
+from agf.cli import main
 from agf.data.prepare import prepare
-from agf.factors import command
+from agf.data.tables import load_tracks, open_store
+from agf.errors import MissingStep
 from agf.factors.build import build_factors
 from agf.factors.groups import load_lda
 from agf.factors.settings import FactorSettings
-from agf.factors.targets import AG_TASKS, load_targets
-from agf.workdir import MissingStep, Workdir
+from agf.factors.targets import load_targets
+from agf.tasks import AG_TASKS
+from agf.workdir import Workdir
 
 # (track id, artist, split, sub-genres); genre is the id's prefix
 TRACKS = [
@@ -40,7 +41,7 @@ TRACKS = [
 SETTINGS = FactorSettings(n_clusters=16)
 
 
-def _prepare(shared_data, folder, *, subgenres=True):
+def _prepare(shared_data, link_manifest, folder, *, subgenres=True):
     audio_dir = shared_data / "gtzan10_excerpts/audio"
     rows = [{"track_id": t, "path": f"audio/{t}.wav", "genre": t.split(".")[0], "artist": a, "split": s,
              "subgenres": sub if subgenres else ""} for t, a, s, sub in TRACKS]
@@ -50,9 +51,9 @@ def _prepare(shared_data, folder, *, subgenres=True):
 
 
 @pytest.fixture(scope="module")
-def built(shared_data, tmp_path_factory):
+def built(shared_data, link_manifest, tmp_path_factory):
     folder = tmp_path_factory.mktemp("factors")
-    workdir = _prepare(shared_data, folder)
+    workdir = _prepare(shared_data, link_manifest, folder)
     broken = folder / "ds/audio/blues.00003.wav"
     broken.unlink()
     broken.write_text("a text file renamed .wav: Essentia cannot read it\n")
@@ -89,7 +90,7 @@ def test_m_groups_follow_from_librosa_mfccs_and_a_brute_force_dictionary(built):
     librosa = pytest.importorskip("librosa")
     workdir, _ = built
     wd = Workdir(workdir)
-    tracks, store = wd.tracks(), wd.store()
+    tracks, store = load_tracks(wd), open_store(wd)
     centroids = np.load(wd.factors_dir("m") / "centroids.npy").astype(np.float64)
     assert centroids.shape == (16, 25)
     train = tracks[tracks["split"] == "train"]
@@ -106,7 +107,7 @@ def test_m_groups_follow_from_librosa_mfccs_and_a_brute_force_dictionary(built):
 
 def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(built):
     workdir, _ = built
-    tracks = Workdir(workdir).tracks()
+    tracks = load_tracks(Workdir(workdir))
     train = tracks[tracks["split"] == "train"].copy()
     train["artist"] = train["artist"].fillna("track:" + train["track_id"])
     labels = [{g, *filter(None, s.split(";"))} for g, s in zip(train["genre"], train["subgenres"])]
@@ -125,7 +126,7 @@ def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(built):
 
 def test_d_uses_differences_within_tracks_only(built):
     workdir, _ = built
-    tracks = Workdir(workdir).tracks()
+    tracks = load_tracks(Workdir(workdir))
     done = json.loads((Workdir(workdir).factors_dir("d") / "done.json").read_text())
     assert done["n_words_assigned"] == int((tracks["n_frames"] - 1).sum())
 
@@ -146,6 +147,7 @@ def test_a_rerun_skips_and_other_settings_are_refused(built):
     assert build_factors(workdir, settings=SETTINGS, progress=False) == {t: "skipped (already built)" for t in AG_TASKS}
     other = build_factors(workdir, tasks=("m",), settings=FactorSettings(n_clusters=16, n_groups=10), progress=False)
     assert other["m"].startswith("refused:") and "n_groups" in other["m"] and "saved 40, asked 10" in other["m"]
+    assert "--rebuild" in other["m"]
 
 
 def test_missing_targets_name_the_command_to_run(tmp_path):
@@ -164,14 +166,11 @@ def test_options_hard_targets_and_excluding_unknown_artists(built, tmp_path):
     assert set(np.unique(targets.targets)) == {0.0, 1.0} and (targets.targets.sum(axis=1) == 1).all()
 
 
-def test_command_refuses_s_without_subgenres_and_builds_the_rest(shared_data, tmp_path, capsys):
-    workdir = _prepare(shared_data, tmp_path, subgenres=False)
-    parser = argparse.ArgumentParser()
-    command.configure(parser)
-    args = parser.parse_args(["--workdir", str(workdir), "--tasks", "s,m", "--clusters", "8", "--groups", "4", "--jobs", "1"])
-    assert command.run(args) == 0
+def test_command_refuses_s_without_subgenres_and_builds_the_rest(shared_data, link_manifest, tmp_path, capsys):
+    workdir = _prepare(shared_data, link_manifest, tmp_path, subgenres=False)
+    args = ["factors", "--workdir", str(workdir), "--clusters", "8", "--groups", "4", "--jobs", "1", "--no-progress"]
+    assert main([*args, "--tasks", "s,m"]) == 0
     out = capsys.readouterr().out
     assert "s: refused: task s needs sub-genre labels" in out and "m: built" in out
     assert not (workdir / "factors/s").exists()
-    only_s = parser.parse_args(["--workdir", str(workdir), "--tasks", "s"])
-    assert command.run(only_s) == 2
+    assert main([*args, "--tasks", "s"]) == 2

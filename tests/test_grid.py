@@ -6,15 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agf.errors import AgfError
 from agf.experiments.grid import (
     Case,
     Network,
     networks_of,
-    ordered,
     plan_cases,
     task_subsets,
 )
 from agf.experiments.report import table3, table4, table5, write_report
+from agf.tasks import parse_tasks as ordered
+from agf.workdir import Workdir
 
 
 def test_the_papers_62_cases():
@@ -34,7 +36,7 @@ def test_feature_sources_share_stns_and_order_tasks():
     assert Case("mtn", ("e",)).feature_sources() == [(Network("stn", ("e",)), "e")]
     assert Case("wstn", ("g", "s", "e")).feature_sources() == [(Network("wstn", ("g", "s", "e")), "g")]
     assert ordered("mdg") == ("g", "d", "m")
-    with pytest.raises(ValueError, match="unknown task"):
+    with pytest.raises(AgfError, match="unknown task"):
         ordered("gx")
 
 
@@ -72,7 +74,7 @@ def test_tables_are_computed_from_the_results():
 
 def test_report_files(tmp_path):
     fake_results().to_csv(tmp_path / "results.csv", index=False)
-    md, page = write_report(tmp_path / "results.csv", tmp_path, title="t", context={"dataset": "fake"}, images={})
+    md, page = write_report(Workdir(tmp_path), title="t", context={"dataset": "fake"}, images={})
     text = md.read_text()
     assert "Table 3" in text and "Table 4" in text and "Table 5" in text and "figure3.png" in text
     assert "baseline" in text and (tmp_path / "figure3.png").stat().st_size > 1000

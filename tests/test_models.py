@@ -133,9 +133,12 @@ def test_multitask_shares_only_the_stem():
     x = torch.randn(2, 1, 128, 43)
     mtn.eval()
     assert mtn(x, "g").shape == (2, 16) and mtn(x, "m").shape == (2, 40)
-    features = mtn.feature_extractor("m")
-    assert features[0] is mtn.stem
-    torch.testing.assert_close(features(x), mtn.embed(x, "m"))
+    network = mtn.network("m")  # a view: the shared stem and m's branch, no copy
+    assert network.model is mtn and {id(p) for p in network.parameters()} == {id(p) for p in mtn.parameters()}
+    torch.testing.assert_close(network.embed(x), mtn.branches["m"].trunk(mtn.stem(x)))
+    torch.testing.assert_close(network(x), mtn(x, "m"))
+    with pytest.raises(KeyError, match="no branch for task 's'"):
+        mtn.network("s")
 
 
 def test_wstn_width_matches_the_setup_parameter_count():

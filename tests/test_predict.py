@@ -11,38 +11,38 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-from test_transfer_pipeline import small_workdir  # noqa: F401  (the shared fixture)
 
 import agf
 from agf.audio.decode import load_audio
 from agf.audio.segments import segment_starts
+from agf.classifier.bundle import BundleError, load_bundle, write_bundle
+from agf.classifier.fit import transfer
+from agf.classifier.mlp import MLPSettings
+from agf.classifier.networks import Embedder, NetworkRef, load_runs
+from agf.classifier.predict import Predictor, PredictSettings, predict
+from agf.classifier.scoring import track_probabilities
 from agf.cli import main
+from agf.data.tables import load_tracks, open_store
 from agf.errors import AgfError
-from agf.evaluation.validation import track_probabilities
-from agf.transfer.bundle import BundleError, load_bundle, write_bundle
-from agf.transfer.fit import transfer
-from agf.transfer.mlp import MLPSettings
-from agf.transfer.networks import Embedder, NetworkRef, load_runs
-from agf.transfer.predict import Predictor, predict
 from agf.workdir import Workdir
 
 
 @pytest.fixture(scope="module")
-def bundle(small_workdir, tmp_path_factory):  # noqa: F811
+def bundle(small_workdir, tmp_path_factory):
     workdir, run = small_workdir
-    result = transfer(workdir, [NetworkRef(run, "g"), NetworkRef(run, "m")], name="predict-test",
-                      settings=MLPSettings(epochs=2), progress=False)
+    model = transfer(workdir, [NetworkRef(run, "g"), NetworkRef(run, "m")], name="predict-test",
+                     settings=MLPSettings(epochs=2), progress=False)
     path = tmp_path_factory.mktemp("bundle") / "model.agf"
-    write_bundle(result.model, path, front_end=Workdir(workdir).store().settings)
+    write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
     return path
 
 
-def test_bundle_predictions_equal_the_evaluation_path(small_workdir, bundle):  # noqa: F811
+def test_bundle_predictions_equal_the_evaluation_path(small_workdir, bundle):
     workdir, _ = small_workdir
-    tracks = Workdir(workdir).tracks().head(4)
+    tracks = load_tracks(Workdir(workdir)).head(4)
     opened = load_bundle(bundle)
     expected = track_probabilities(workdir, opened.model, list(tracks["track_id"]), progress=False)
-    got = predict(bundle, list(tracks["path"]), device="cpu", batch_size=16)
+    got = predict(bundle, list(tracks["path"]), device="cpu", settings=PredictSettings(batch_size=16))
     for row, pred, exp in zip(tracks.itertuples(), got, expected):
         assert pred.ok and not pred.padded
         assert pred.n_segments == len(segment_starts(row.n_frames))
@@ -84,7 +84,7 @@ def test_a_clip_under_one_second_is_padded_with_its_floor(shared_data, bundle, t
     opened = load_bundle(bundle)
     refs = list(opened.model.refs)
     with torch.no_grad():
-        features = Embedder(load_runs(refs), refs)(torch.tensor(padded[None], dtype=torch.float32))
+        features = Embedder(load_runs(refs), refs)(torch.tensor(padded.T[None], dtype=torch.float32))  # frames first
         expected = torch.softmax(opened.model.mlp.eval()(features), dim=1)[0].numpy()
     got = np.array([pred.probabilities[g] for g in opened.model.genres])
     np.testing.assert_allclose(got, expected, atol=2e-3)
@@ -99,7 +99,7 @@ def test_a_long_file_is_streamed_in_bounded_memory(bundle, tmp_path):
     path = tmp_path / "long.flac"
     sf.write(path, np.stack([mono, mono], axis=1).astype(np.float32), sr, subtype="PCM_16")
     del t, mono
-    predictor = Predictor(bundle, device="cpu", batch_size=128, block_seconds=15.0)
+    predictor = Predictor(bundle, device="cpu", settings=PredictSettings(batch_size=128, block_seconds=15.0))
     tracemalloc.start()
     chunked = predictor.predict_file(path)
     _, peak = tracemalloc.get_traced_memory()
@@ -107,7 +107,7 @@ def test_a_long_file_is_streamed_in_bounded_memory(bundle, tmp_path):
     # reading the whole file would take 600 s x 44,100 x 2 channels x 4 B = 212 MB, its mono 22,050-Hz
     # signal 53 MB; a 15-s block is 5.3 MB read, so numpy's peak stays at a few blocks' worth
     assert peak < 30e6, f"numpy peak {peak / 1e6:.1f} MB"
-    whole = Predictor(bundle, device="cpu", batch_size=512, block_seconds=10 * seconds).predict_file(path)
+    whole = Predictor(bundle, device="cpu", settings=PredictSettings(batch_size=512, block_seconds=10 * seconds)).predict_file(path)
     assert chunked.ok and whole.ok
     assert chunked.n_segments == whole.n_segments == len(segment_starts(1 + seconds * 22050 // 512))
     for genre, p in whole.probabilities.items():

@@ -9,7 +9,7 @@ import pytest
 from agf.audio.decode import load_audio, stream_audio
 from agf.audio.mel import FrontEndSettings, LogMel
 from agf.audio.segments import pad_frames, segment_starts
-from agf.transfer.streaming import ChunkedLogMel, SegmentCutter
+from agf.audio.streaming import ChunkedLogMel, SegmentCutter
 
 
 def _librosa_db(y: np.ndarray) -> np.ndarray:

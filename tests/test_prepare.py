@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import link_manifest
 
 from agf.audio.frontend import file_log_mel
 from agf.cli import main
@@ -38,7 +37,7 @@ def test_gtzan3_keeps_209_tracks_and_names_the_corrupt_clip(shared_data, tmp_pat
 
 
 @pytest.fixture
-def bad_and_good(shared_data, tmp_path):
+def bad_and_good(shared_data, link_manifest, tmp_path):
     excerpts = sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))[:6]
     audio = {f"audio/{p.name}": p for p in excerpts}
     audio["audio/jazz.00054.wav"] = shared_data / "gtzan3/audio/jazz.00054.wav"
@@ -83,7 +82,7 @@ def test_other_settings_are_never_silently_reused(bad_and_good, tmp_path):
         prepare(bad_and_good, tmp_path / "w", split="random", jobs=1, progress=False)
 
 
-def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, tmp_path):
+def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, link_manifest, tmp_path):
     excerpts = sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))
     audio = {f"audio/{p.name}": p for p in excerpts}
     rows = [{"path": rel, "genre": rel.split("/")[1].split(".")[0], "artist": rel[6:-9]} for rel in audio]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agf.data.manifest import read_manifest
-from agf.data.splits import assign_splits
-from agf.data.tracks import Track
+from agf.data.splits import SplitError, assign_splits
+from agf.datasets.manifest import read_manifest
+from agf.datasets.tracks import Track
 
 
 def toy_tracks(n_artists=40, per_artist=5, n_genres=4) -> list[Track]:
@@ -51,7 +51,7 @@ def test_splits_are_seeded():
 def test_single_track_genre_stays_in_training_and_source_split():
     tracks = toy_tracks() + [Track("lonely", Path("x.wav"), "polka", "solo")]
     assert assign_splits(tracks)["lonely"] == "train"
-    with pytest.raises(ValueError, match="no split of its own"):
+    with pytest.raises(SplitError, match="no split of its own"):
         assign_splits(tracks, strategy="source")
 
 

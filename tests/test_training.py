@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
-from trained_runs import artist_targets as fake_targets
 
 from agf.audio.mel import FrontEndSettings
 from agf.data.store import StoreWriter
-from agf.errors import AgfError
+from agf.data.tables import open_store
+from agf.errors import AgfError, MissingStep
 from agf.models.dcnn import DCNN, count_parameters
 from agf.training import loop
 from agf.training.data import standardisation
 from agf.training.runs import load_run, run_dir_for, train
 from agf.training.settings import train_settings_for
-from agf.workdir import MissingStep, Workdir
+from agf.workdir import Workdir
 
 GENRES = ("blues", "folk", "noise")
 
@@ -57,7 +57,7 @@ def workdir(tmp_path) -> Path:
 
 
 def test_standardisation_matches_numpy(workdir):
-    store = Workdir(workdir).store()
+    store = open_store(Workdir(workdir))
     rows = np.array([0, 2, 5])
     frames = np.concatenate([store.track(store.track_ids[r]).astype(np.float64) for r in rows])
     mean, std = standardisation(store, rows, chunk_frames=7)  # chunks smaller than a track
@@ -71,7 +71,7 @@ def test_stn_run_files_reproducible_and_loadable(tmp_path):
     b = train(make_workdir(tmp_path / "b"), tasks="g", arch="stn", settings=tiny("stn", "g"), device="cpu",
               progress=False)
     assert a == run_dir_for(tmp_path / "a", "stn", ["g"]) == tmp_path / "a" / "runs" / "stn-g"
-    assert sorted(p.name for p in a.iterdir()) == ["log.csv", "settings.json", "weights.safetensors"]
+    assert sorted(p.name for p in a.iterdir()) == ["inputs.json", "log.csv", "settings.json", "weights.safetensors"]
     wa, wb = weights(a), weights(b)
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     log = pd.read_csv(a / "log.csv")
@@ -85,17 +85,17 @@ def test_stn_run_files_reproducible_and_loadable(tmp_path):
     run = load_run(copy)
     assert (run.arch, run.tasks, run.genres) == ("stn", ("g",), GENRES)
     assert run.mean.shape == run.std.shape == (128,) and run.mean.dtype == np.float32
-    store = Workdir(tmp_path / "a").store()
+    store = open_store(Workdir(tmp_path / "a"))
     train_rows = [store.row_of[t] for t in pd.read_csv(tmp_path / "a" / "tracks.csv").query("split == 'train'")["track_id"]]
     frames = np.concatenate([store.track(store.track_ids[r]).astype(np.float64) for r in train_rows])
     np.testing.assert_allclose(run.mean, frames.mean(0), rtol=1e-5)  # fitted on the training split only
     net = DCNN(3)
     net.load_state_dict({k[2:]: v for k, v in wa.items() if k.startswith("g.")})
     x = torch.randn(5, 1, 128, 43)
-    extractor = run.feature_extractor("g")
-    assert not extractor.training
+    network = run.network("g")
+    assert not network.training
     with torch.no_grad():
-        torch.testing.assert_close(extractor(x), net.eval().embed(x))
+        torch.testing.assert_close(network.embed(x), net.eval().embed(x))
     assert run.n_params() == count_parameters(DCNN(3))
     # a finished run is returned as is
     mtime = (a / "weights.safetensors").stat().st_mtime_ns
@@ -103,7 +103,7 @@ def test_stn_run_files_reproducible_and_loadable(tmp_path):
     assert (a / "weights.safetensors").stat().st_mtime_ns == mtime
 
 
-def test_resume_after_interruption_equals_uninterrupted(tmp_path):
+def test_resume_after_interruption_equals_uninterrupted(tmp_path, fake_targets):
     settings = tiny("stn", "gm", epochs=2)
     whole = train(make_workdir(tmp_path / "a"), tasks="gm", arch="stn", settings=settings, device="cpu",
                   progress=False, targets_loader=fake_targets)
@@ -126,7 +126,7 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path):
     pd.testing.assert_frame_equal(la.drop(columns=["samples_per_s", "seconds"]), lb.drop(columns=["samples_per_s", "seconds"]))
 
 
-def test_stacked_stns_learn_like_separate_ones(tmp_path):
+def test_stacked_stns_learn_like_separate_ones(tmp_path, fake_targets):
     """Each network of a stacked STN run is its own: the g network of stn-gm starts where stn-g does, sees
     the same crops, and with dropout off (its only cross-network randomness) follows the same path.
 
@@ -161,7 +161,7 @@ def test_stacked_stns_learn_like_separate_ones(tmp_path):
     assert any(k.startswith("m.") for k in wb)
 
 
-def test_mtn_trains_k_times_the_epochs(workdir):
+def test_mtn_trains_k_times_the_epochs(workdir, fake_targets):
     run_dir = train(workdir, tasks=["m", "g"], arch="mtn", settings=tiny("mtn", "gm"), device="cpu", progress=False,
                     targets_loader=fake_targets)
     assert run_dir.name == "mtn-gm"
@@ -171,14 +171,15 @@ def test_mtn_trains_k_times_the_epochs(workdir):
     run = load_run(run_dir)
     assert run.tasks == ("g", "m")
     assert run.n_params() == count_parameters(DCNN(3)) + count_parameters(DCNN(40)) - (5 * 5 * 16 + 16)
-    assert run.feature_extractor("g")[0] is run.feature_extractor("m")[0]  # one shared stem
-    assert run.feature_extractor("m")(torch.randn(2, 1, 128, 43)).shape == (2, 256)
+    assert run.network("g").model.stem is run.network("m").model.stem  # one shared stem
+    assert run.network("m").embed(torch.randn(2, 1, 128, 43)).shape == (2, 256)
+    assert run.network("m")(torch.randn(2, 1, 128, 43)).shape == (2, 40)
 
 
 def test_mtn_draws_tasks_uniformly():
     from agf.training.schedule import MultiTaskSchedule, SampleStream
 
-    streams = [SampleStream(np.full(640, 100), np.random.default_rng(i)) for i in range(4)]
+    streams = [SampleStream(np.full(640, 100), np.random.default_rng(i), segment_frames=43) for i in range(4)]
     schedule = MultiTaskSchedule(streams, 64, np.random.default_rng(0))
     draws = [t for _ in range(200) for step in schedule.plan() for t in step.batches]
     counts = np.bincount(draws, minlength=4)
@@ -187,7 +188,7 @@ def test_mtn_draws_tasks_uniformly():
     assert all(len({t for step in per_epoch.plan() for t in step.batches}) == 1 for _ in range(5))
 
 
-def test_wstn_matches_parameter_count(workdir, capsys):
+def test_wstn_matches_parameter_count(workdir, fake_targets, capsys):
     run_dir = train(workdir, tasks="gm", arch="wstn", settings=tiny("wstn", "gm", epochs=1), device="cpu",
                     progress=False, targets_loader=fake_targets)
     out = capsys.readouterr().out
@@ -196,7 +197,7 @@ def test_wstn_matches_parameter_count(workdir, capsys):
     run = load_run(run_dir)
     assert run_dir.name == "wstn-gm" and run.tasks == ("g",) and run.width > 1.3
     assert abs(run.n_params() - target) / target < 5e-3
-    assert run.feature_extractor("g")(torch.randn(2, 1, 128, 43)).shape[1] == round(256 * run.width)
+    assert run.network("g").embed(torch.randn(2, 1, 128, 43)).shape[1] == round(256 * run.width)
 
 
 def test_missing_data_and_factors(tmp_path, workdir):
@@ -247,3 +248,48 @@ def test_cli_trains_and_reports(workdir, capsys):
     assert "stn g, 562,979 parameters" in capsys.readouterr().out  # 566,320 - 13 * 257 for 3 genres
     assert main(["train", "--workdir", str(workdir), "--tasks", "g,q", "--arch", "stn"]) == 2
     assert "unknown task" in capsys.readouterr().err
+
+
+def test_a_run_is_retrained_when_what_it_learned_from_changes(workdir, fake_targets):
+    """Rebuilt factors make the runs that learned from them stale; a genre-only run is kept."""
+    said: list[str] = []
+    options = dict(device="cpu", progress=False, log=said.append)
+    m = train(workdir, tasks="m", arch="stn", settings=tiny("stn", "m", epochs=1), targets_loader=fake_targets,
+              **options)
+    g = train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=1), **options)
+    before_m, g_stamp = weights(m), (g / "weights.safetensors").stat().st_mtime_ns
+
+    def rebuilt(wd, task):  # the factors rebuilt with other settings: other targets for the same tracks
+        old = fake_targets(wd, task)
+        return type(old)(task, old.track_ids, np.roll(old.targets, 1, axis=1), old.held_out)
+
+    assert train(workdir, tasks="m", arch="stn", settings=tiny("stn", "m", epochs=1), targets_loader=fake_targets,
+                 **options) == m and not said  # unchanged: reused, nothing said
+    train(workdir, tasks="m", arch="stn", settings=tiny("stn", "m", epochs=1), targets_loader=rebuilt, **options)
+    assert said == ["stn-m: trained on other targets of task m than the work directory has now; retraining"]
+    assert any(not torch.equal(before_m[k], v) for k, v in weights(m).items())
+    train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=1), targets_loader=rebuilt, **options)
+    assert (g / "weights.safetensors").stat().st_mtime_ns == g_stamp and len(said) == 1
+
+
+def test_a_checkpoint_made_from_other_inputs_is_not_resumed(workdir, fake_targets):
+    settings = tiny("stn", "m", epochs=2)
+
+    def interrupt(epoch):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(workdir, tasks="m", arch="stn", settings=settings, device="cpu", progress=False,
+              targets_loader=fake_targets, on_epoch=interrupt)
+    other = pd.read_csv(workdir / "tracks.csv")
+    other.loc[0, "split"] = "valid" if other.loc[0, "split"] == "train" else "train"  # a track changes sides
+    other.to_csv(workdir / "tracks.csv", index=False)
+    fresh = shutil.copytree(workdir, workdir.parent / "fresh", ignore=shutil.ignore_patterns("runs"))
+    expected = train(fresh, tasks="m", arch="stn", settings=settings, device="cpu", progress=False,
+                     targets_loader=fake_targets)
+    said: list[str] = []
+    run_dir = train(workdir, tasks="m", arch="stn", settings=settings, device="cpu", progress=False,
+                    targets_loader=fake_targets, log=said.append)
+    assert len(said) == 1 and "tracks" in said[0] and "retraining" in said[0]
+    wa, wb = weights(expected), weights(run_dir)  # trained anew on the new split, not resumed from the old one
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)

@@ -17,12 +17,9 @@ from safetensors.torch import load_file
 from agf.data.prepare import prepare
 from agf.training.runs import load_run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import link_manifest  # noqa: E402
-
 
 @pytest.fixture(scope="module")
-def gtzan_workdir(tmp_path_factory, shared_data) -> Path:
+def gtzan_workdir(tmp_path_factory, shared_data, link_manifest) -> Path:
     """16 real GTZAN clips (classical / jazz / rock) prepared into a work dir."""
     folder = tmp_path_factory.mktemp("gtzan")
     tracks = pd.read_csv(shared_data / "gtzan3" / "tracks.csv")

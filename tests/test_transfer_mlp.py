@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from agf.transfer.mlp import (
+from agf.classifier.mlp import (
     MLPSettings,
     TransferMLP,
     segment_probabilities,

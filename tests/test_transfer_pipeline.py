@@ -9,51 +9,30 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import link_manifest
 from sklearn import metrics as skm
-from trained_runs import make_run
 
 from agf.audio.segments import segment_starts
+from agf.classifier import fit as fit_module
+from agf.classifier.features import cache_dir, extract_features
+from agf.classifier.mlp import MLPSettings
+from agf.classifier.networks import NetworkRef, load_runs, parse_networks
 from agf.cli import main
-from agf.data.prepare import prepare
-from agf.errors import AgfError
-from agf.transfer import fit as fit_module
-from agf.transfer.features import cache_dir, extract_features
-from agf.transfer.mlp import MLPSettings
-from agf.transfer.networks import NetworkRef, load_runs, parse_networks
-from agf.workdir import MissingStep, Workdir
-
-
-@pytest.fixture(scope="module")
-def small_workdir(shared_data, tmp_path_factory):
-    """15 real gtzan3 clips (5 per genre, several artists) prepared with an artist split."""
-    root = tmp_path_factory.mktemp("xfer")
-    table = pd.read_csv(shared_data / "gtzan3/tracks.csv")
-    table = table[table["artist"].notna() & ~table["path"].str.contains("jazz.00054")]
-    picked = pd.concat([g.groupby("artist").head(2).head(5) for _, g in table.groupby("genre")])
-    rows, audio = [], {}
-    for _, r in picked.iterrows():
-        rel = f"audio/{r['track_id']}.mp3"
-        audio[rel] = shared_data / "gtzan3" / r["path"]
-        rows.append({"path": rel, "genre": r["genre"], "artist": r["artist"], "track_id": r["track_id"]})
-    csv = link_manifest(root / "src", rows, audio)
-    workdir = root / "work"
-    prepare(str(csv), workdir, jobs=1, progress=False, valid_fraction=0.3)
-    run = make_run(workdir, "gm", "stn")
-    return workdir, run
+from agf.data.tables import genre_classes, load_tracks, open_store
+from agf.errors import AgfError, MissingStep
+from agf.workdir import Workdir
 
 
 def _expected_features(workdir, ref: NetworkRef, track_id: str) -> np.ndarray:
     """One track's features computed directly: cut, standardise, embed one segment at a time."""
-    store = Workdir(workdir).store()
+    store = open_store(Workdir(workdir))
     mel = np.asarray(store.track(track_id), dtype=np.float64)
     run = load_runs([ref])[0]
-    net = run.feature_extractor(ref.task).eval()
+    net = run.network(ref.task)
     out = []
     for s in segment_starts(len(mel)):
         seg = (mel[s:s + 43].T - run.mean[:, None]) / run.std[:, None]
         with torch.no_grad():
-            out.append(net(torch.tensor(seg[None, None], dtype=torch.float32))[0].numpy())
+            out.append(net.embed(torch.tensor(seg[None, None], dtype=torch.float32))[0].numpy())
     return np.stack(out)
 
 
@@ -61,7 +40,7 @@ def test_features_are_cut_embedded_cached_and_invalidated(small_workdir):
     workdir, run = small_workdir
     refs = [NetworkRef(run, "g"), NetworkRef(run, "m")]
     feats = extract_features(workdir, refs, progress=False, batch_size=100)
-    store = Workdir(workdir).store()
+    store = open_store(Workdir(workdir))
     expected_n = sum(len(segment_starts(int(n))) for n in store.n_frames)
     assert all(p.shape == (expected_n, 256) and p.dtype == np.float16 for p in feats.parts)
     track = store.track_ids[3]
@@ -79,7 +58,7 @@ def test_features_are_cut_embedded_cached_and_invalidated(small_workdir):
     assert meta["n_segments"] == expected_n and meta["hop"] == 21
 
 
-def test_cache_is_rebuilt_when_the_run_changes(small_workdir, tmp_path):
+def test_cache_is_rebuilt_when_the_run_changes(small_workdir, make_run, tmp_path):
     workdir, _ = small_workdir
     run = make_run(workdir, "d", "stn", seed=1)
     ref = NetworkRef(run, "d")
@@ -88,8 +67,8 @@ def test_cache_is_rebuilt_when_the_run_changes(small_workdir, tmp_path):
     make_run(workdir, "d", "stn", seed=2)  # retrained: other weights in the same folder
     after = extract_features(workdir, [ref], progress=False)
     assert not np.allclose(before, after.parts[0][:50])
-    x, _ = after.select([Workdir(workdir).store().track_ids[0]])
-    np.testing.assert_allclose(x, _expected_features(workdir, ref, Workdir(workdir).store().track_ids[0]),
+    x, _ = after.select([open_store(Workdir(workdir)).track_ids[0]])
+    np.testing.assert_allclose(x, _expected_features(workdir, ref, open_store(Workdir(workdir)).track_ids[0]),
                                atol=2e-2, rtol=1e-2)
 
 
@@ -112,7 +91,7 @@ def test_validation_tracks_never_reach_the_mlp(small_workdir, monkeypatch):
     workdir, run = small_workdir
     refs = [NetworkRef(run, "g"), NetworkRef(run, "m")]
     feats = extract_features(workdir, refs, progress=False)
-    tracks = Workdir(workdir).tracks()
+    tracks = load_tracks(Workdir(workdir))
     valid = tracks[tracks["split"] == "valid"]
     assert len(valid) > 0
     # poison every validation segment in the cache: NaN features would make NaN weights
@@ -130,13 +109,13 @@ def test_validation_tracks_never_reach_the_mlp(small_workdir, monkeypatch):
         return real_train(features, labels, n_genres, settings, **kwargs)
 
     monkeypatch.setattr(fit_module, "train_mlp", spy)
-    result = fit_module.transfer(workdir, refs, name="leak-check", settings=MLPSettings(epochs=2), progress=False)
+    model = fit_module.transfer(workdir, refs, name="leak-check", settings=MLPSettings(epochs=2), progress=False)
     train = tracks[tracks["split"] == "train"]
     assert len(seen["features"]) == int(table.loc[train["track_id"], "n_segments"].sum())
     assert np.isfinite(seen["features"]).all()
-    assert all(torch.isfinite(p).all() for p in result.model.mlp.parameters())
+    assert all(torch.isfinite(p).all() for p in model.mlp.parameters())
     # the labels are the training tracks' genres, segment by segment
-    genres = sorted(tracks["genre"].unique())
+    genres = list(genre_classes(tracks))
     expected = np.repeat([genres.index(g) for g in train["genre"]], table.loc[train["track_id"], "n_segments"])
     np.testing.assert_array_equal(seen["labels"], expected)
     # restore the cache for the other tests
@@ -155,7 +134,7 @@ def test_transfer_and_evaluate_commands(small_workdir, tmp_path, capsys):
                  "per_class.csv", "confusion.csv", "confusion.png"):
         assert (folder / name).is_file(), name
     probs = pd.read_csv(folder / "val_probs.csv", dtype={"track_id": str})
-    tracks = Workdir(workdir).tracks()
+    tracks = load_tracks(Workdir(workdir))
     assert sorted(probs["track_id"]) == sorted(tracks.loc[tracks["split"] == "valid", "track_id"])
     genres = sorted(tracks["genre"].unique())
     p = probs[genres].to_numpy()

@@ -1,32 +1,46 @@
-"""Where each stage keeps its artefacts inside a work directory.
+"""The one map of a work directory: every path under it comes from :class:`Workdir`.
 
-    DIR/dataset.json        DatasetSettings (source and split)
-    DIR/tracks.csv          one row per usable track: track_id, genre, artist, split, n_frames, ...
-    DIR/errors.csv          track_id, path, error: every track that could not be used
-    DIR/store/              the log-mel store (agf.data.store)
-    DIR/source/             generated audio of a synthetic source
-    DIR/factors/<task>/     artist-group targets per AG task (agf.factors)
-    DIR/runs/<name>/        trained networks (agf.training)
+    W/dataset.json                     DatasetSettings: the source, split and seed (agf prepare)
+    W/tracks.csv                       one row per usable track: track_id, genre, artist, split,
+                                       n_frames, padded, subgenres, path
+    W/errors.csv                       track_id, path, error: every track that could not be used
+    W/source/                          the generated audio of a synthetic source (tracks.csv, audio/)
+    W/store/                           the log-mel store: settings.json, mel.f16, index.csv
+    W/factors/<task>/                  one AG task's targets: settings.json, centroids.npy or
+                                       vocabulary.txt, lda.npz, artist_groups.csv, targets.npz,
+                                       report.md/.png, done.json (written last)
+    W/factors/essentia_cache/          Essentia descriptors per track (task e), resumable
+    W/runs/<arch>-<tasks>/             a trained network: settings.json, inputs.json (what it
+                                       learned from), weights.safetensors, log.csv, and
+                                       checkpoint.pt while it trains
+    W/runs/.<arch>-<tasks>.lock        held while a process trains that run
+    W/features/hop<H>/<run>-<task>/    one network's segment features: features.npy,
+                                       segments.csv, meta.json (written last)
+    W/transfer/<name>/                 a transfer model: settings.json, model.json, mlp.safetensors,
+                                       and its validation scores (val_probs.csv, metrics.json,
+                                       per_class.csv, confusion.csv, confusion.png)
+    W/grid/<preset>/settings.json      the grid's settings (agf experiment)
+    W/grid/<preset>/cases/<case>.json  one scored case of the grid (and baseline.json)
+    W/results.csv                      one row per case of the last grid
+    W/report.md, report.html, figure3.png   the grid's report
+    W/bundle/                          the best case of the grid, for agf predict
+
+Nothing here reads or writes a file: the stages do, through these paths.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from agf.data.store import MelStore
-from agf.errors import AgfError
-
-
-class MissingStep(AgfError):
-    """A stage needs the output of an earlier stage that has not been run."""
-
 
 class Workdir:
     def __init__(self, root: Path | str):
         self.root = Path(root)
 
+    def __repr__(self) -> str:
+        return f"Workdir({str(self.root)!r})"
+
+    # -- agf prepare --------------------------------------------------------------------------
     @property
     def dataset_json(self) -> Path:
         return self.root / "dataset.json"
@@ -40,24 +54,54 @@ class Workdir:
         return self.root / "errors.csv"
 
     @property
+    def source_dir(self) -> Path:
+        return self.root / "source"
+
+    @property
     def store_dir(self) -> Path:
         return self.root / "store"
 
+    # -- agf factors --------------------------------------------------------------------------
     def factors_dir(self, task: str) -> Path:
         return self.root / "factors" / task
 
     @property
+    def essentia_cache_dir(self) -> Path:
+        return self.root / "factors" / "essentia_cache"
+
+    # -- agf train ----------------------------------------------------------------------------
+    @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
-    def tracks(self) -> pd.DataFrame:
-        """The prepared tracks table (string ids, ``subgenres`` as ';'-joined text)."""
-        if not self.tracks_csv.exists():
-            raise MissingStep(f"{self.root}: no prepared data ({self.tracks_csv.name} missing); run `agf prepare SOURCE --workdir {self.root}` first")
-        return pd.read_csv(self.tracks_csv, dtype={"track_id": str, "artist": str, "subgenres": str, "genre": str},
-                           keep_default_na=False, na_values={"artist": [""]})
+    def run_dir(self, name: str) -> Path:
+        return self.runs_dir / name
 
-    def store(self) -> MelStore:
-        if not (self.store_dir / "settings.json").exists():
-            raise MissingStep(f"{self.root}: no spectrogram store; run `agf prepare SOURCE --workdir {self.root}` first")
-        return MelStore(self.store_dir)
+    def run_lock(self, name: str) -> Path:
+        return self.runs_dir / f".{name}.lock"
+
+    # -- agf transfer -------------------------------------------------------------------------
+    def features_dir(self, hop: int, network: str) -> Path:
+        return self.root / "features" / f"hop{hop}" / network
+
+    def transfer_dir(self, name: str) -> Path:
+        return self.root / "transfer" / name
+
+    # -- agf experiment -----------------------------------------------------------------------
+    def grid_dir(self, preset: str) -> Path:
+        return self.root / "grid" / preset
+
+    def case_json(self, preset: str, case: str) -> Path:
+        return self.grid_dir(preset) / "cases" / f"{case}.json"
+
+    @property
+    def results_csv(self) -> Path:
+        return self.root / "results.csv"
+
+    def report(self, name: str) -> Path:
+        """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``."""
+        return self.root / name
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.root / "bundle"

@@ -14,8 +14,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from agf.errors import AgfError
 
-class AudioError(Exception):
+
+class AudioError(AgfError):
     """A file that cannot be used as audio; ``str()`` names the file and the problem."""
 
     def __init__(self, path: Path | str, problem: str):

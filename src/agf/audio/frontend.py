@@ -21,4 +21,4 @@ def file_log_mel(path: Path | str, settings: FrontEndSettings = FrontEndSettings
     y = load_audio(path, sr=settings.sample_rate)
     log_mel = log_mel or LogMel(settings)
     with torch.inference_mode():
-        return log_mel.frames_first(torch.from_numpy(y)[None])[0].numpy()
+        return log_mel(torch.from_numpy(y)[None])[0].numpy()

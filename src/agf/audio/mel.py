@@ -14,19 +14,47 @@ import numpy as np
 import torch
 from torch import nn
 
+from agf.audio.segments import SEGMENT_FRAMES
+from agf.errors import SettingsError
+from agf.settings import Interval, Settings
+
+N_MELS = 128
+
 
 @dataclass(frozen=True)
-class FrontEndSettings:
-    """Every setting that shapes a stored spectrogram (SPEC section 1)."""
+class FrontEndSettings(Settings):
+    """Every setting that shapes a stored spectrogram (SPEC section 1).
+
+    ``segment_frames`` is the length of the 1-s segments the store's tracks are cut into (a
+    shorter clip is padded to it); every stage reads it from the settings of the store or
+    bundle it works on.
+    """
 
     sample_rate: int = 22050
     n_fft: int = 1024
     hop_length: int = 512
-    n_mels: int = 128
+    n_mels: int = N_MELS
     fmin: float = 0.0
     fmax: float = 11025.0
     top_db: float = 80.0
-    segment_frames: int = 43
+    segment_frames: int = SEGMENT_FRAMES
+
+    constraints = {
+        "sample_rate": Interval(int, 1000, 384_000),
+        "n_fft": Interval(int, 16, 1 << 16),
+        "hop_length": Interval(int, 1, 1 << 16),
+        "n_mels": Interval(int, 1, 1024),
+        "fmin": Interval(float, 0.0),
+        "fmax": Interval(float, 0.0, low_open=True),
+        "top_db": Interval(float, 0.0, low_open=True),
+        "segment_frames": Interval(int, 1),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.fmin < self.fmax <= self.sample_rate / 2:
+            raise SettingsError(f"fmin < fmax <= sample_rate / 2 must hold, got fmin {self.fmin}, "
+                                f"fmax {self.fmax}, sample_rate {self.sample_rate}")
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -88,10 +116,13 @@ def power_to_db(power: torch.Tensor, *, amin: float = 1e-10, top_db: float | Non
 
 
 class LogMel(nn.Module):
-    """Waveforms ``(batch, samples)`` -> log-mel ``(batch, n_mels, frames)`` in dB (a view of :meth:`frames_first`).
+    """Waveforms ``(batch, samples)`` -> log-mel ``(batch, frames, n_mels)`` in dB.
 
-    The window and filters are buffers, so ``.to(device)`` moves them with the module.
-    ``frames = 1 + samples // hop_length`` (centred frames).
+    Frames first, as the store, the segment cutter and every stage up to the networks keep
+    them (a crop of a track is then one contiguous read); :mod:`agf.models.input` turns
+    segments to the networks' mel-first layout. ``frames = 1 + samples // hop_length``
+    (centred frames). The window and filters are buffers, so ``.to(device)`` moves them with
+    the module.
     """
 
     def __init__(self, settings: FrontEndSettings = FrontEndSettings()):
@@ -104,10 +135,6 @@ class LogMel(nn.Module):
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``lengths`` (samples per item) restricts each item's dB floor to its own frames."""
-        return self.frames_first(waveforms, lengths).mT
-
-    def frames_first(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """The same log-mel laid out ``(batch, frames, n_mels)``, as the store keeps it (no transpose copy)."""
         s = self.settings
         spec = torch.stft(waveforms, s.n_fft, s.hop_length, window=self.window, center=True,
                           pad_mode="constant", return_complex=True)

@@ -1,8 +1,8 @@
-"""Datasets, splits and the on-disk spectrogram store."""
+"""The prepared data of a work directory: the spectrogram store, the splits and ``agf prepare``."""
 
-from agf.data.sources import load_source
+from agf.data.prepare import prepare
 from agf.data.splits import assign_splits
 from agf.data.store import MelStore, StoreWriter
-from agf.data.tracks import Dataset, DatasetError, Problem, Track
+from agf.data.tables import genre_classes, load_tracks, open_store
 
-__all__ = ["Dataset", "DatasetError", "MelStore", "Problem", "StoreWriter", "Track", "assign_splits", "load_source"]
+__all__ = ["MelStore", "StoreWriter", "assign_splits", "genre_classes", "load_tracks", "open_store", "prepare"]

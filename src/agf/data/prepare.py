@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,27 +12,35 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from agf.atomic import write_csv
 from agf.audio.decode import AudioError
 from agf.audio.frontend import file_log_mel
 from agf.audio.mel import FrontEndSettings, LogMel
 from agf.audio.segments import pad_frames
-from agf.data.sources import load_source
-from agf.data.splits import assign_splits
+from agf.data.splits import STRATEGIES, assign_splits, check_split
 from agf.data.store import StoreWriter
-from agf.data.tracks import Problem, Track
+from agf.data.tables import TRACK_COLUMNS, write_tracks
+from agf.datasets.sources import canonical_source, load_source
+from agf.datasets.tracks import Problem, Track
 from agf.runtime import keep_freed_memory
-from agf.settings import ensure_settings
+from agf.settings import Interval, OneOf, Settings, ensure_settings
 from agf.workdir import Workdir
 
 
 @dataclass(frozen=True)
-class DatasetSettings:
+class DatasetSettings(Settings):
     """What the work directory's tracks and split were made from."""
 
     source: str
     split: str = "artist"
     valid_fraction: float = 0.15
     seed: int = 0
+
+    constraints = {
+        "split": OneOf(*STRATEGIES),
+        "valid_fraction": Interval(float, 0.0, 1.0, low_open=True, high_open=True),
+        "seed": Interval(int, 0),
+    }
 
 
 @dataclass
@@ -77,11 +83,6 @@ def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray |
     return track.track_id, pad_frames(mel, settings.segment_frames), mel.shape[0], None
 
 
-def _absolute_source(source: str) -> str:
-    kind = source.partition(":")[0]
-    return source if kind in ("synthetic", "fma") else str(Path(source).resolve())
-
-
 def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
             seed: int = 0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
             progress: bool = True) -> PrepareSummary:
@@ -89,11 +90,15 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
     """
-    source = str(source)
     wd = Workdir(workdir)
-    wd.root.mkdir(parents=True, exist_ok=True)
-    ensure_settings(DatasetSettings(_absolute_source(source), split, valid_fraction, seed), wd.dataset_json)
-    dataset = load_source(source, wd.root, progress=progress)
+    settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed)
+    # every check a user can trip comes before the work directory is stamped or a track decoded,
+    # so a mistyped source leaves nothing behind that a corrected rerun would refuse
+    if wd.dataset_json.exists():
+        ensure_settings(settings, wd.dataset_json)
+    dataset = load_source(source, synthetic_dir=wd.source_dir, progress=progress)
+    check_split(dataset, split)
+    ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)
     with StoreWriter(wd.store_dir, front_end) as writer:
         done = writer.track_ids
@@ -132,9 +137,9 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             "padded": int(stored[t.track_id].audio_frames < stored[t.track_id].n_frames),
             "subgenres": ";".join(t.subgenres), "path": str(t.path),
         })
-    table = pd.DataFrame(rows, columns=["track_id", "genre", "artist", "split", "n_frames", "padded", "subgenres", "path"])
-    _write_csv_atomic(table, wd.tracks_csv)
-    _write_csv_atomic(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
+    table = pd.DataFrame(rows, columns=TRACK_COLUMNS)
+    write_tracks(wd, table)
+    write_csv(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
     return PrepareSummary(len(table), n_new, problems, table)
 
 
@@ -144,9 +149,3 @@ def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str
         problems.append(Problem(track_id, str(by_id[track_id].path), error))
         return
     writer.append(track_id, mel, audio_frames)
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
-    os.replace(tmp, path)

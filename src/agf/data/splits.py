@@ -13,9 +13,27 @@ from collections import Counter
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
-from agf.data.tracks import Track
+from agf.datasets.tracks import Dataset, Track
+from agf.errors import AgfError
 
 STRATEGIES = ("artist", "random", "source")
+
+
+class SplitError(AgfError):
+    """A split that the dataset cannot give."""
+
+
+def check_split(dataset: Dataset, strategy: str) -> None:
+    """Refuse, before any track is decoded, a split the dataset cannot give.
+
+    Raises:
+        SplitError: an unknown strategy, or ``source`` for a dataset without a split of its own.
+    """
+    if strategy not in STRATEGIES:
+        raise SplitError(f"unknown split {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if strategy == "source" and not dataset.has_split:
+        raise SplitError(f"{dataset.name} has no split of its own (no 'split' column, or one ending in "
+                         "'_split', with train/valid/test values); use --split artist or --split random")
 
 
 def assign_splits(tracks: list[Track], *, strategy: str = "artist", valid_fraction: float = 0.15,
@@ -26,13 +44,13 @@ def assign_splits(tracks: list[Track], *, strategy: str = "artist", valid_fracti
     Genres with a single track cannot be stratified and stay in training.
     """
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown split strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        raise SplitError(f"unknown split {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if strategy == "source":
         if not any(t.split for t in tracks):
-            raise ValueError("the source has no split of its own; use --split artist or random")
+            raise SplitError("the source has no split of its own; use --split artist or random")
         return {t.track_id: t.split for t in tracks if t.split}
     if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
+        raise SplitError(f"valid fraction must be in (0, 1), got {valid_fraction}")
     counts = Counter(t.genre for t in tracks)
     result = {t.track_id: "train" for t in tracks if counts[t.genre] < 2}
     pool = [t for t in tracks if counts[t.genre] >= 2]

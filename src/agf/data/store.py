@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from agf.audio.mel import FrontEndSettings
+from agf.errors import MissingStep
+from agf.provenance import file_digest
 from agf.settings import ensure_settings, load_settings
 
 DTYPE = np.float16
@@ -130,7 +132,7 @@ class MelStore:
         self.folder = Path(folder)
         settings_path = self.folder / "settings.json"
         if not settings_path.exists():
-            raise FileNotFoundError(f"{self.folder}: no spectrogram store here; run `agf prepare` first")
+            raise MissingStep(f"{self.folder}: no spectrogram store here; run `agf prepare` first")
         self.settings = load_settings(FrontEndSettings, settings_path)
         entries, _ = _read_index(self.folder / "index.csv")
         self.track_ids = [e.track_id for e in entries]
@@ -144,6 +146,10 @@ class MelStore:
 
     def __len__(self) -> int:
         return len(self.track_ids)
+
+    def fingerprint(self) -> str:
+        """A digest of the store's settings and index: changes whenever a track is added, removed or re-decoded."""
+        return file_digest(self.folder / "settings.json", self.folder / "index.csv")
 
     def track(self, track_id: str) -> np.ndarray:
         """The ``(n_frames, n_mels)`` float16 log-mel of one track (a view, no copy)."""

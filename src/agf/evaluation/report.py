@@ -1,4 +1,4 @@
-"""Writing an evaluation to disk: metrics.json, per_class.csv, confusion.csv, confusion.png."""
+"""Writing an evaluation to disk: metrics.json, per_class.csv, confusion.csv, confusion.png, <split>_probs.csv."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agf.atomic import write_csv, write_json
 from agf.evaluation.metrics import Scores
-from agf.settings import write_json_atomic
 
 
 def confusion_table(scores: Scores) -> pd.DataFrame:
@@ -55,8 +55,22 @@ def write_report(scores: Scores, folder: Path, *, extra: dict | None = None, tit
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / name for name in ("metrics.json", "per_class.csv", "confusion.csv", "confusion.png")}
     payload = {**scores.summary(), "genres": list(scores.genres), **(extra or {})}
-    write_json_atomic(paths["metrics.json"], payload)
-    scores.per_class().to_csv(paths["per_class.csv"], float_format="%.6f")
-    confusion_table(scores).to_csv(paths["confusion.csv"])
+    write_json(paths["metrics.json"], payload)
+    write_csv(scores.per_class(), paths["per_class.csv"], index=True, float_format="%.6f")
+    write_csv(confusion_table(scores), paths["confusion.csv"], index=True)
     plot_confusion(scores, paths["confusion.png"], title=title)
+    return paths
+
+
+def probabilities_name(split: str) -> str:
+    """``val_probs.csv`` for the validation split, ``<split>_probs.csv`` for another."""
+    return "val_probs.csv" if split == "valid" else f"{split}_probs.csv"
+
+
+def write_evaluation(scores: Scores, tracks: pd.DataFrame, folder: Path, *, split: str, extra: dict | None = None,
+                     title: str = "") -> dict[str, Path]:
+    """:func:`write_report` plus the per-track distributions ``tracks`` (one row per scored track)."""
+    paths = write_report(scores, folder, extra={"split": split, **(extra or {})}, title=title)
+    paths["probabilities"] = Path(folder) / probabilities_name(split)
+    write_csv(tracks, paths["probabilities"], float_format="%.6f")
     return paths

@@ -19,13 +19,17 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from agf.audio.decode import load_audio
+from agf.settings import Interval, Settings
 
 
 @dataclass(frozen=True)
-class BaselineSettings:
+class BaselineSettings(Settings):
     n_mfcc: int = 20
     C: float = 1.0
     max_iter: int = 2000
+
+    constraints = {"n_mfcc": Interval(int, 1, 128), "C": Interval(float, 0.0, low_open=True),
+                   "max_iter": Interval(int, 1)}
 
 
 def track_statistics(path: Path | str, settings: BaselineSettings = BaselineSettings()) -> np.ndarray:
@@ -42,7 +46,7 @@ def track_statistics(path: Path | str, settings: BaselineSettings = BaselineSett
     return np.concatenate([np.r_[p.mean(axis=1), p.std(axis=1)] for p in parts]).astype(np.float32)
 
 
-def baseline_probabilities(tracks: pd.DataFrame, genres: list[str], settings: BaselineSettings = BaselineSettings(),
+def baseline_probabilities(tracks: pd.DataFrame, genres: tuple[str, ...], settings: BaselineSettings = BaselineSettings(),
                            *, progress: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
     """Fit on ``split == 'train'`` rows, predict the ``split == 'valid'`` rows.
 

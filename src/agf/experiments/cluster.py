@@ -21,6 +21,14 @@ from contextlib import contextmanager
 import torch
 from distributed import Client, LocalCluster, get_worker
 
+from agf.errors import AgfError
+
+
+def check_workers(workers: int) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise AgfError(f"--workers must be a whole number >= 1, got {workers!r}")
+    return workers
+
 
 def default_workers() -> int:
     """One worker per GPU; without one, one per two cores (each job then runs two torch threads)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-PAPER_TASK_ORDER = "gsedm"  # the order the paper writes task sets in (Table 4)
+from agf.tasks import GENRE_TASK, setup_name
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Network:
 
     @property
     def name(self) -> str:
-        return f"{self.arch}-{''.join(self.tasks)}"
+        return setup_name(self.arch, self.tasks)
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        return f"{self.arch}-{''.join(self.tasks)}"
+        return setup_name(self.arch, self.tasks)
 
     def feature_sources(self) -> list[tuple[Network, str]]:
         """(network, task) pairs whose 256-d features are concatenated, in task order.
@@ -47,19 +47,11 @@ class Case:
         if self.arch == "mtn":
             net = Network("mtn", self.tasks)
             return [(net, t) for t in self.tasks]
-        return [(Network("wstn", self.tasks), "g")]
-
-
-def ordered(tasks: str | tuple[str, ...]) -> tuple[str, ...]:
-    """Tasks in the paper's order, duplicates removed; unknown names raise ValueError."""
-    unknown = sorted(set(tasks) - set(PAPER_TASK_ORDER))
-    if unknown:
-        raise ValueError(f"unknown task(s) {', '.join(unknown)}; tasks are g (genre), s, e, d, m (artist groups)")
-    return tuple(t for t in PAPER_TASK_ORDER if t in set(tasks))
+        return [(Network("wstn", self.tasks), GENRE_TASK)]
 
 
 def task_subsets(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Every non-empty subset, by size then in the paper's order (Table 4's row order)."""
+    """Every non-empty subset of ``tasks`` (in the paper's order), by size (Table 4's row order)."""
     return [combo for k in range(1, len(tasks) + 1) for combo in combinations(tasks, k)]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agf.errors import AgfError
+from agf.settings import Interval, Settings
 
 
 @dataclass(frozen=True)
-class Preset:
+class Preset(Settings):
     """Every schedule setting of a grid run (saved with its results).
 
     ``epochs`` is per STN; a k-task MTN trains ``k * epochs`` so each branch sees as many
@@ -24,10 +24,14 @@ class Preset:
     hop: int = 21
     seed: int = 0
 
-    def __post_init__(self):
-        for name in ("epochs", "mlp_epochs", "clusters", "groups", "hop"):
-            if getattr(self, name) < 1:
-                raise AgfError(f"preset {self.name}: {name.replace('_', ' ')} must be at least 1, not {getattr(self, name)}")
+    constraints = {
+        "epochs": Interval(int, 1),
+        "mlp_epochs": Interval(int, 1),
+        "clusters": Interval(int, 1),
+        "groups": Interval(int, 1),
+        "hop": Interval(int, 1),
+        "seed": Interval(int, 0),
+    }
 
 
 PRESETS = {

@@ -9,14 +9,12 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from agf.experiments.grid import PAPER_TASK_ORDER  # noqa: E402
+from agf.atomic import write_text
+from agf.tasks import TASKS
+from agf.workdir import Workdir
 
 RESULT_COLUMNS = ["tasks", "arch", "n_tasks", "n_params", "log_loss", "f1_macro", "accuracy",
                   "n_train_tracks", "n_val_tracks"]
@@ -55,7 +53,7 @@ def table3(results: pd.DataFrame) -> pd.DataFrame:
 def table4(results: pd.DataFrame) -> pd.DataFrame:
     """One row per task set (paper order): STN and MTN log loss and F1."""
     deep = results[results["arch"].isin(["stn", "mtn"])]
-    order = sorted(deep["tasks"].unique(), key=lambda t: (len(t), [PAPER_TASK_ORDER.index(c) for c in t]))
+    order = sorted(deep["tasks"].unique(), key=lambda t: (len(t), [TASKS.index(c) for c in t]))
     rows = []
     for tasks in order:
         row = {"tasks": tasks}
@@ -84,6 +82,11 @@ def table5(results: pd.DataFrame) -> pd.DataFrame:
 
 def figure3(results: pd.DataFrame, path: Path) -> Path:
     """Mean log loss and F1 against the number of learning tasks, STN and MTN (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+
     deep = results[results["arch"].isin(["stn", "mtn"])]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, metric, label in ((axes[0], "log_loss", "log loss (lower is better)"), (axes[1], "f1_macro", "macro F1")):
@@ -122,16 +125,15 @@ def _html(frame: pd.DataFrame) -> str:
     return formatted.to_html(escape=True, border=0, classes="results")
 
 
-def write_report(results_csv: Path, out_dir: Path, *, title: str, context: dict[str, str],
-                 images: dict[str, Path]) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` (plus ``figure3.png``) into ``out_dir``.
+def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: dict[str, Path]) -> tuple[Path, Path]:
+    """Write the work directory's ``report.md`` and ``report.html`` (plus ``figure3.png``) from its ``results.csv``.
 
     ``context``: lines shown at the top (dataset, split, preset, machine, command).
     ``images``: captions -> PNG paths (confusion matrix of the best case, artist-group maps).
     """
-    results = pd.read_csv(results_csv, dtype={"tasks": str})
-    out_dir = Path(out_dir)
-    fig3 = figure3(results, out_dir / "figure3.png")
+    results = pd.read_csv(wd.results_csv, dtype={"tasks": str})
+    out_dir = wd.root
+    fig3 = figure3(results, wd.report("figure3.png"))
     deep = results[results["arch"] != "baseline"]
     best = deep.loc[deep["log_loss"].idxmin()] if len(deep) else None
     baseline = results[results["arch"] == "baseline"]
@@ -166,8 +168,8 @@ def write_report(results_csv: Path, out_dir: Path, *, title: str, context: dict[
         body += [f"<h2>{html.escape(caption)}</h2>", f'<img src="{html.escape(rel.as_posix())}" style="max-width:100%">']
     style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto} table.results{border-collapse:collapse} " \
             "table.results td,table.results th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
-    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    md_path.write_text("\n".join(md) + "\n")
-    html_path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                         f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+    md_path, html_path = wd.report("report.md"), wd.report("report.html")
+    write_text(md_path, "\n".join(md) + "\n")
+    write_text(html_path, f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                          f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
     return md_path, html_path

@@ -5,6 +5,12 @@
 - ``kmeans``: the k-means dictionary (faiss; PyTorch on CUDA without faiss GPU)
 - ``bags``: artist bags of words or genre labels (task s)
 - ``groups``: LDA artist groups, saved without pickle
-- ``build``: ``build_factors`` for the experiment runner; ``command``: ``agf factors``
-- ``targets``: ``load_targets`` / ``TaskTargets``, what the training code reads
+- ``build``: :func:`build_factors`, what ``agf factors`` and the experiment run
+- ``targets``: :func:`load_targets` / :class:`TaskTargets`, what the training code reads
 """
+
+from agf.factors.build import build_factors
+from agf.factors.settings import FactorSettings
+from agf.factors.targets import TaskTargets, load_targets
+
+__all__ = ["FactorSettings", "TaskTargets", "build_factors", "load_targets"]

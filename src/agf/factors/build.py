@@ -30,10 +30,10 @@ Per task, ``DIR/factors/<task>/`` holds::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,8 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from agf.atomic import write_json
+from agf.data.tables import load_tracks, open_store, tracks_fingerprint
 from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.factors.bags import artist_bags, artist_keys, label_counts, track_word_counts
@@ -62,13 +64,9 @@ from agf.factors.kmeans import WordAssigner, clamp_clusters, fit_kmeans
 from agf.factors.mfcc import frame_features, n_feature_frames
 from agf.factors.report import write_report
 from agf.factors.settings import FactorSettings
-from agf.factors.targets import AG_TASKS, DONE_FILE, TaskTargets, save_targets
-from agf.settings import (
-    SettingsMismatch,
-    ensure_settings,
-    save_settings,
-    write_json_atomic,
-)
+from agf.factors.targets import DONE_FILE, TaskTargets, save_targets
+from agf.settings import save_settings, settings_diff
+from agf.tasks import AG_TASKS, parse_tasks
 from agf.workdir import Workdir
 
 FRAME_BATCH = 65536  # frames per nearest-centroid search call
@@ -92,7 +90,7 @@ class Words:
 def _frame_words(wd: Workdir, train_ids: list[str], all_ids: list[str], task: str, settings: FactorSettings,
                  device: str, progress: bool, log) -> Words:
     """m / d: k-means over frame MFCCs (dMFCCs) of training tracks, then every frame's word."""
-    store = wd.store()
+    store = open_store(wd)
     rng = np.random.default_rng(settings.seed)
     train_rows = np.array([store.row_of[t] for t in train_ids])
     sizes = n_feature_frames(store.n_frames[train_rows], task)
@@ -142,7 +140,7 @@ def _frame_words(wd: Workdir, train_ids: list[str], all_ids: list[str], task: st
 def _essentia_words(wd: Workdir, train_ids: list[str], all_ids: list[str], paths: dict[str, str],
                     settings: FactorSettings, device: str, jobs: int, progress: bool, log) -> Words:
     """e: Essentia descriptors per track -> quantile-normalised -> k-means over training tracks."""
-    cache = DescriptorCache(wd.root / "factors" / "essentia_cache")
+    cache = DescriptorCache(wd.essentia_cache_dir)
     extract_all([(t, paths[t]) for t in all_ids], cache, jobs=jobs, progress=progress)
     ok_ids, rows, failures = [], [], []
     for track_id in all_ids:
@@ -197,11 +195,6 @@ def _subgenre_words(tracks: pd.DataFrame, train_ids: list[str], all_ids: list[st
                  {"vocabulary.txt": "\n".join(vocabulary) + "\n"})
 
 
-def _tracks_fingerprint(tracks: pd.DataFrame) -> str:
-    text = tracks[["track_id", "split", "artist", "genre", "subgenres"]].astype(str).to_csv(index=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _write_file(folder: Path, name: str, content) -> None:
     path = folder / name
     if isinstance(content, np.ndarray):
@@ -216,7 +209,7 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
                progress: bool = True, log=print) -> dict:
     """Build one task's targets into ``DIR/factors/<task>/``; returns its summary (done.json)."""
     started = time.perf_counter()
-    tracks = wd.tracks()
+    tracks = load_tracks(wd)
     keys = artist_keys(tracks, settings.missing_artist)
     usable = tracks[keys.notna() & tracks["split"].isin(["train", "valid"])].copy()
     usable["artist_key"] = keys[usable.index]
@@ -232,7 +225,7 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
     elif task == "s":
         words = _subgenre_words(tracks, train_ids, all_ids)
     else:
-        raise AgfError(f"unknown artist-group task {task!r}; the tasks are {', '.join(AG_TASKS)}")
+        raise ValueError(f"not an artist-group task: {task!r}")  # callers parse tasks first
 
     info = usable.set_index("track_id").loc[words.track_ids]
     is_train = (info["split"] == "train").to_numpy()
@@ -283,48 +276,49 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
                  targets=targets.targets[train_mask], artists=train_artists, artist_groups=dist,
                  artist_tracks=n_tracks[filled])
     summary = {
-        "task": task, "tracks_fingerprint": _tracks_fingerprint(tracks),
+        "task": task, "tracks_fingerprint": tracks_fingerprint(tracks), "targets_fingerprint": targets.fingerprint(),
         "n_train_tracks": int(train_mask.sum()), "n_held_out_tracks": int(targets.held_out.sum()),
         "n_train_artists": len(train_artists), "n_empty_train_bags": int((~filled).sum()),
         "n_valid_artists": len(valid_kept), "n_empty_valid_bags": int((~valid_filled).sum()),
         "n_words": words.n_words, "n_words_assigned": int(round(words.counts.sum())), "notes": words.notes, "seconds": round(time.perf_counter() - started, 2),
     }
-    write_json_atomic(folder / DONE_FILE, summary)
+    write_json(folder / DONE_FILE, summary)
     return summary
 
 
-def build_factors(workdir: Path | str, *, tasks=AG_TASKS, settings: FactorSettings = FactorSettings(),
-                  jobs: int = 1, device: str = "auto", progress: bool = True) -> dict[str, str]:
+def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
+                  settings: FactorSettings = FactorSettings(), rebuild: bool = False, jobs: int = 1,
+                  device: str = "auto", progress: bool = True) -> dict[str, str]:
     """Build every asked AG task; returns task -> "built" / "skipped (already built)" / "refused: reason".
 
-    A task that cannot be built, or whose folder holds other settings, is refused and the
-    others still run. A finished task with the same settings is skipped.
+    A finished task with the same settings, built from the same tracks, is skipped. One built
+    with other settings or from other tracks (``tracks.csv`` changed since) is refused, or,
+    with ``rebuild``, built anew; a task the data cannot give is refused. The other tasks
+    still run.
+
+    Raises:
+        TaskError: a name in ``tasks`` that is not an AG task.
+        MissingStep: ``agf prepare`` has not run.
     """
+    tasks = parse_tasks(tasks, allowed=AG_TASKS)
     wd = Workdir(workdir)
-    tracks = wd.tracks()  # MissingStep before anything else when prepare has not run
+    tracks = load_tracks(wd)  # MissingStep before anything else when prepare has not run
     device = str(resolve_device(device))  # k-means takes 'cpu' or 'cuda[:N]'
     log = print if progress else (lambda *_: None)
     results: dict[str, str] = {}
     for task in tasks:
-        if task not in AG_TASKS:
-            results[task] = f"refused: unknown task {task!r} (the tasks are {', '.join(AG_TASKS)})"
-            continue
         folder = wd.factors_dir(task)
         if (folder / DONE_FILE).exists():
-            try:
-                ensure_settings(settings, folder / "settings.json")
-            except SettingsMismatch as err:
-                results[task] = f"refused: {err}"
-                continue
-            saved = json.loads((folder / DONE_FILE).read_text()).get("tracks_fingerprint")
-            if saved != _tracks_fingerprint(tracks):
-                results[task] = (f"refused: {folder} was built from other tracks (tracks.csv changed since); "
-                                 "remove that folder to rebuild")
-            else:
+            stale = _stale_reason(folder, settings, tracks)
+            if stale is None:
                 results[task] = "skipped (already built)"
-            continue
+                continue
+            if not rebuild:
+                results[task] = f"refused: {folder} {stale}; rebuild it with --rebuild"
+                continue
+            log(f"{task}: {stale}; rebuilding")
         if folder.exists():
-            shutil.rmtree(folder)  # a build cut short: start the task over
+            shutil.rmtree(folder)  # a build cut short, or one replaced: start the task over
         folder.mkdir(parents=True)
         save_settings(settings, folder / "settings.json")
         try:
@@ -337,3 +331,13 @@ def build_factors(workdir: Path | str, *, tasks=AG_TASKS, settings: FactorSettin
         log(f"{task}: built in {summary['seconds']:.1f} s: {summary['n_train_tracks']} training tracks of "
             f"{summary['n_train_artists']} artists, {summary['n_held_out_tracks']} held-out validation tracks")
     return results
+
+
+def _stale_reason(folder: Path, settings: FactorSettings, tracks: pd.DataFrame) -> str | None:
+    """Why the finished task in ``folder`` does not fit ``settings`` and ``tracks``, or None when it does."""
+    diff = settings_diff(json.loads((folder / "settings.json").read_text()).get("settings", {}), settings)
+    if diff:
+        return f"was built with other settings ({diff})"
+    if json.loads((folder / DONE_FILE).read_text()).get("tracks_fingerprint") != tracks_fingerprint(tracks):
+        return "was built from other tracks (tracks.csv changed since)"
+    return None

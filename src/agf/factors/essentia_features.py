@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import re
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from agf.atomic import atomic_path, write_text
 from agf.errors import AgfError
 from agf.settings import ensure_settings
 
@@ -134,14 +134,11 @@ class DescriptorCache:
     def put(self, track_id: str, descriptors: dict[str, float] | None, error: str | None) -> None:
         values_path, error_path = self._paths(track_id)
         if error is not None:
-            tmp = error_path.with_name(error_path.name + ".tmp")
-            tmp.write_text(json.dumps({"track_id": track_id, "error": error}))
-            os.replace(tmp, error_path)
+            write_text(error_path, json.dumps({"track_id": track_id, "error": error}))
             return
-        tmp = values_path.with_name(values_path.name + ".tmp.npz")
-        np.savez_compressed(tmp, track_id=np.array(track_id), columns=np.array(list(descriptors)),
-                            values=np.array(list(descriptors.values()), dtype=np.float64))
-        os.replace(tmp, values_path)
+        with atomic_path(values_path) as tmp:
+            np.savez_compressed(tmp, track_id=np.array(track_id), columns=np.array(list(descriptors)),
+                                values=np.array(list(descriptors.values()), dtype=np.float64))
 
     def get(self, track_id: str) -> tuple[dict[str, float] | None, str | None]:
         values_path, error_path = self._paths(track_id)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agf.settings import Interval, OneOf, Settings
+
 MISSING_ARTIST_CHOICES = ("singleton", "exclude")
 
 
 @dataclass(frozen=True)
-class FactorSettings:
+class FactorSettings(Settings):
     """Every setting that shapes an AG task's dictionary, artist bags and artist groups.
 
     ``n_clusters``: dictionary size K (clamped, with a warning, to the number of points).
@@ -32,9 +34,14 @@ class FactorSettings:
     lda_max_iter: int = 50
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        if self.missing_artist not in MISSING_ARTIST_CHOICES:
-            raise ValueError(f"missing_artist must be one of {MISSING_ARTIST_CHOICES}, got {self.missing_artist!r}")
-        for name in ("n_clusters", "n_groups", "n_mfcc", "kmeans_iterations", "max_points_per_centroid", "lda_max_iter"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+    constraints = {
+        "n_clusters": Interval(int, 1),
+        "n_groups": Interval(int, 1),
+        "n_mfcc": Interval(int, 1),
+        "missing_artist": OneOf(*MISSING_ARTIST_CHOICES),
+        "hard_targets": OneOf(False, True),
+        "kmeans_iterations": Interval(int, 1),
+        "max_points_per_centroid": Interval(int, 1),
+        "lda_max_iter": Interval(int, 1),
+        "seed": Interval(int, 0),
+    }

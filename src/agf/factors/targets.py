@@ -9,16 +9,17 @@ AG validation loss without those tracks having shaped the groups.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from agf.errors import AgfError
-from agf.workdir import MissingStep, Workdir
+from agf.atomic import atomic_path
+from agf.errors import MissingStep
+from agf.provenance import digest
+from agf.tasks import AG_TASKS, parse_tasks
+from agf.workdir import Workdir
 
-AG_TASKS = ("s", "e", "d", "m")
 TARGETS_FILE = "targets.npz"
 DONE_FILE = "done.json"
 
@@ -30,18 +31,16 @@ class TaskTargets:
     targets: np.ndarray             # (len(track_ids), n_groups) float32, rows sum to 1
     held_out: np.ndarray            # (len(track_ids),) bool: True for validation tracks (target from lda.transform, not used to fit)
 
-
-def _check_task(task: str) -> None:
-    if task not in AG_TASKS:
-        raise AgfError(f"unknown artist-group task {task!r}; the tasks are {', '.join(AG_TASKS)}")
+    def fingerprint(self) -> str:
+        """A digest of the targets' content (not of the file, whose zip entries carry a timestamp)."""
+        return digest("\n".join(self.track_ids), np.ascontiguousarray(self.targets, np.float32).tobytes(),
+                      np.ascontiguousarray(self.held_out, bool).tobytes())
 
 
 def save_targets(folder: Path, targets: TaskTargets) -> None:
-    """Write ``targets.npz`` atomically."""
-    tmp = Path(folder) / (TARGETS_FILE + ".tmp.npz")
-    np.savez(tmp, track_ids=np.array(targets.track_ids, dtype=str), targets=targets.targets.astype(np.float32),
-             held_out=targets.held_out.astype(bool))
-    os.replace(tmp, Path(folder) / TARGETS_FILE)
+    with atomic_path(Path(folder) / TARGETS_FILE) as tmp:
+        np.savez(tmp, track_ids=np.array(targets.track_ids, dtype=str), targets=targets.targets.astype(np.float32),
+                 held_out=targets.held_out.astype(bool))
 
 
 def load_targets(workdir: Path | str, task: str) -> TaskTargets:
@@ -50,7 +49,7 @@ def load_targets(workdir: Path | str, task: str) -> TaskTargets:
     Raises:
         MissingStep: the task has not been built (or its build did not finish).
     """
-    _check_task(task)
+    (task,) = parse_tasks(task, allowed=AG_TASKS)
     wd = Workdir(workdir)
     folder = wd.factors_dir(task)
     if not (folder / DONE_FILE).exists():

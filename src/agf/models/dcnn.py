@@ -39,7 +39,6 @@ CONV_LAYERS = (
 )
 DENSE_WIDTH = 256
 HEAD_DROPOUT = 0.5
-N_MELS, SEGMENT_FRAMES = 128, 43
 
 
 @dataclass(frozen=True)

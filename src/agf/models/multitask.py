@@ -11,11 +11,31 @@ from agf.models.dcnn import build_head, build_layers, glorot_init, scaled_widths
 
 
 class Branch(nn.Module):
-    """A task's part of the MTN: the DCNN trunk and head over the shared stem's output."""
+    """A task's layers in the MTN: the DCNN trunk and head over the shared stem's output."""
 
     def __init__(self, trunk: nn.Sequential, head: nn.Sequential):
         super().__init__()
         self.trunk, self.head = trunk, head
+
+
+class TaskNetwork(nn.Module):
+    """One task's network inside an MTN: the shared stem, the task's trunk and head.
+
+    A view that shares the MTN's weights; like a :class:`~agf.models.dcnn.DCNN` it has
+    :meth:`embed` (the 256-d feature) and ``forward`` (the task's logits).
+    """
+
+    def __init__(self, model: MultiTaskDCNN, task: str):
+        super().__init__()
+        if task not in model.branches:
+            raise KeyError(f"the MTN has no branch for task {task!r} (it has {', '.join(model.tasks)})")
+        self.model, self.task = model, task
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.embed(x, self.task)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, self.task)
 
 
 class MultiTaskDCNN(nn.Module):
@@ -42,6 +62,6 @@ class MultiTaskDCNN(nn.Module):
     def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
         return self.branches[task].head(self.embed(x, task))
 
-    def feature_extractor(self, task: str) -> nn.Sequential:
-        """Shared stem + the task's trunk: ``(B, 1, 128, 43)`` -> ``(B, feature_dim)`` (shares weights)."""
-        return nn.Sequential(self.stem, self.branches[task].trunk)
+    def network(self, task: str) -> TaskNetwork:
+        """The task's network (a view sharing these weights)."""
+        return TaskNetwork(self, task)

@@ -7,23 +7,19 @@ read back with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from agf.atomic import atomic_path
 
 CHECKPOINT = "checkpoint.pt"
 
 
 def save_checkpoint(run_dir: Path, state: dict) -> None:
-    """Write ``state`` to ``run_dir/checkpoint.pt`` through a temp file and a rename (a kill leaves the old one)."""
-    path = Path(run_dir) / CHECKPOINT
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``state`` to ``run_dir/checkpoint.pt``, on disk before it replaces the last one (a kill leaves that)."""
+    with atomic_path(Path(run_dir) / CHECKPOINT, durable=True) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(run_dir: Path) -> dict | None:

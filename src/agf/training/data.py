@@ -8,7 +8,6 @@ the tracks that have a target for it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +15,9 @@ import pandas as pd
 
 from agf.data.store import MelStore
 from agf.errors import AgfError
-from agf.models.dcnn import SEGMENT_FRAMES
+from agf.factors.targets import TaskTargets
+from agf.tasks import GENRE_TASK
 from agf.workdir import Workdir
-
-TargetsLoader = Callable[[object, str], object]  # (workdir, task) -> agf.factors.targets.TaskTargets
 
 
 @dataclass(frozen=True)
@@ -44,13 +42,9 @@ class TaskData:
         return self.targets.ndim == 2
 
 
-def genre_classes(tracks: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(sorted(tracks["genre"].astype(str).unique()))
-
-
-def fixed_segments(n_frames: np.ndarray, per_track: int) -> tuple[np.ndarray, np.ndarray]:
+def fixed_segments(n_frames: np.ndarray, per_track: int, segment_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """``per_track`` evenly spaced segment starts of each track: (track index, start) arrays."""
-    spans = np.maximum(n_frames - SEGMENT_FRAMES, 0)
+    spans = np.maximum(n_frames - segment_frames, 0)
     fractions = np.linspace(0.0, 1.0, per_track) if per_track > 1 else np.array([0.5])
     starts = np.round(spans[:, None] * fractions[None, :]).astype(np.int64)
     index = np.repeat(np.arange(len(n_frames)), per_track)
@@ -59,13 +53,14 @@ def fixed_segments(n_frames: np.ndarray, per_track: int) -> tuple[np.ndarray, np
 
 def _usable(store: MelStore, track_ids: np.ndarray, what: str) -> np.ndarray:
     """Mask of tracks present in the store and at least one segment long (warns about the rest)."""
+    segment_frames = store.settings.segment_frames
     rows = np.array([store.row_of.get(t, -1) for t in track_ids], dtype=np.int64)
     missing = rows < 0
     short = np.zeros(len(rows), bool)
-    short[~missing] = store.n_frames[rows[~missing]] < SEGMENT_FRAMES
+    short[~missing] = store.n_frames[rows[~missing]] < segment_frames
     if short.any():
         names = ", ".join(track_ids[short][:5])
-        warnings.warn(f"{what}: {short.sum()} track(s) shorter than {SEGMENT_FRAMES} frames left out ({names}); "
+        warnings.warn(f"{what}: {short.sum()} track(s) shorter than {segment_frames} frames left out ({names}); "
                       "`agf prepare` pads short clips, so the store was made otherwise", stacklevel=3)
     if missing.any():
         warnings.warn(f"{what}: {missing.sum()} track(s) with a target are not in the store; left out", stacklevel=3)
@@ -73,32 +68,32 @@ def _usable(store: MelStore, track_ids: np.ndarray, what: str) -> np.ndarray:
 
 
 def load_task_data(wd: Workdir, store: MelStore, tracks: pd.DataFrame, task: str, genres: tuple[str, ...], *,
-                   valid_segments: int, targets_loader: TargetsLoader) -> TaskData:
-    """The examples of ``task``; genre uses the train/valid splits, AG tasks their held-out mask."""
-    if task == "g":
+                   valid_segments: int, ag_targets: TaskTargets | None = None) -> TaskData:
+    """The examples of ``task``: genre uses the train/valid splits and ``genres``' class order, an AG
+    task its ``ag_targets`` and their held-out mask."""
+    if task == GENRE_TASK:
         ids = tracks["track_id"].to_numpy(dtype=object)
         labels = tracks["genre"].astype(str).map({g: i for i, g in enumerate(genres)}).to_numpy(np.int64)
         train = (tracks["split"] == "train").to_numpy()
         valid = (tracks["split"] == "valid").to_numpy()
         targets, n_outputs = labels, len(genres)
     else:
-        loaded = targets_loader(wd.root, task)
-        ids = np.asarray(loaded.track_ids, dtype=object)
-        targets = np.asarray(loaded.targets, dtype=np.float32)
+        ids = np.asarray(ag_targets.track_ids, dtype=object)
+        held_out = np.asarray(ag_targets.held_out, dtype=bool)
+        targets = np.asarray(ag_targets.targets, dtype=np.float32)
         if targets.ndim != 2 or len(targets) != len(ids):
             raise AgfError(f"targets of task {task!r} have shape {targets.shape} for {len(ids)} tracks; "
-                           f"rebuild them with `agf factors --workdir {wd.root} --tasks {task}`")
-        held_out = np.asarray(loaded.held_out, dtype=bool)
+                           f"rebuild them with `agf factors --workdir {wd.root} --tasks {task} --rebuild`")
         train, valid, n_outputs = ~held_out, held_out, targets.shape[1]
     ok = _usable(store, ids, f"task {task}")
     train, valid = train & ok, valid & ok
     if not train.any():
         raise AgfError(f"{wd.root}: task {task!r} has no training track with a target and at least "
-                       f"{SEGMENT_FRAMES} frames; check `agf prepare` (and `agf factors`) output")
+                       f"{store.settings.segment_frames} frames; check `agf prepare` (and `agf factors`) output")
     rows = np.array([store.row_of[t] for t in ids[train]], dtype=np.int64)
     valid_ids = ids[valid]
     valid_track_rows = np.array([store.row_of[t] for t in valid_ids], dtype=np.int64)
-    index, starts = fixed_segments(store.n_frames[valid_track_rows], valid_segments)
+    index, starts = fixed_segments(store.n_frames[valid_track_rows], valid_segments, store.settings.segment_frames)
     return TaskData(task, int(n_outputs), rows, targets[train], valid_track_rows[index], starts,
                     targets[valid][index])
 

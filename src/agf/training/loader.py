@@ -2,7 +2,8 @@
 
 Workers gather the crops from the float16 memmap (numpy fancy indexing releases the GIL for
 the copy), and on CUDA put them in pinned memory; the main thread issues a non-blocking copy
-and standardises on the device, in float32. Steps come back in plan order.
+and turns the crops into network input on the device (:func:`agf.models.input.network_input`).
+Steps come back in plan order.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from agf.data.store import MelStore
-from agf.models.dcnn import SEGMENT_FRAMES
+from agf.models.input import network_input
 from agf.training.data import TaskData
 from agf.training.schedule import Step
 
@@ -36,18 +37,19 @@ class BatchLoader:
         self.store, self.data, self.device, self.stacked = store, data, device, stacked
         self.pin = device.type == "cuda"
         self.workers, self.depth = workers, depth
-        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)[:, None]
-        self.std = torch.as_tensor(std, dtype=torch.float32, device=device)[:, None]
+        self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
+        self.std = torch.as_tensor(std, dtype=torch.float32, device=device)
 
     def _gather(self, step: Step) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        """Host tensors of one step: crops ``(B, channels, 43, 128)`` float16 and the targets."""
+        """Host tensors of one step: crops ``(B, channels, frames, n_mels)`` float16 and the targets."""
         size = len(next(iter(step.batches.values()))[0])
         channels = len(self.data) if self.stacked else 1
-        crops = np.zeros((size, channels, SEGMENT_FRAMES, self.store.mel.shape[1]), np.float16)
+        frames = self.store.settings.segment_frames
+        crops = np.zeros((size, channels, frames, self.store.mel.shape[1]), np.float16)
         targets = {}
         for t, (index, starts) in step.batches.items():
             task = self.data[t]
-            crops[:, t if self.stacked else 0] = self.store.crops(task.rows[index], starts, frames=SEGMENT_FRAMES)
+            crops[:, t if self.stacked else 0] = self.store.crops(task.rows[index], starts, frames=frames)
             targets[t] = torch.from_numpy(np.ascontiguousarray(task.targets[index]))
         x = torch.from_numpy(crops)
         if self.pin:
@@ -56,8 +58,7 @@ class BatchLoader:
         return x, targets
 
     def to_device(self, x: torch.Tensor, targets: dict[int, torch.Tensor]) -> Batch:
-        x = x.to(self.device, non_blocking=True).float().transpose(-1, -2)
-        x = (x - self.mean) / self.std
+        x = network_input(x.to(self.device, non_blocking=True), self.mean, self.std)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x, {t: y.to(self.device, non_blocking=True) for t, y in targets.items()})

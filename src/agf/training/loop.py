@@ -19,12 +19,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from agf.atomic import write_csv
 from agf.data.store import MelStore
 from agf.device import autocast
 from agf.errors import AgfError
-from agf.models.dcnn import DCNN, SEGMENT_FRAMES
+from agf.models.dcnn import DCNN
 from agf.models.multitask import MultiTaskDCNN
 from agf.models.stacked import StackedDCNN
+from agf.tasks import TASKS
 from agf.training.checkpoint import (
     load_checkpoint,
     restore_rng,
@@ -34,7 +36,7 @@ from agf.training.checkpoint import (
 from agf.training.data import TaskData
 from agf.training.loader import BatchLoader
 from agf.training.schedule import MultiTaskSchedule, SampleStream, StackedSchedule
-from agf.training.settings import TASKS, TrainSettings
+from agf.training.settings import TrainSettings
 
 LOG_COLUMNS = ["epoch", "task", "train_loss", "valid_loss", "samples_per_s", "seconds"]
 SYNC_EVERY = 20  # steps between host syncs (progress bar, NaN check): a sync per step stalls a GPU
@@ -87,10 +89,7 @@ class Progress:
 
 
 def write_log(run_dir: Path, rows: list[dict]) -> None:
-    path = Path(run_dir) / "log.csv"
-    tmp = path.with_name("log.csv.tmp")
-    pd.DataFrame(rows, columns=LOG_COLUMNS).to_csv(tmp, index=False, float_format="%.6g")
-    tmp.replace(path)
+    write_csv(pd.DataFrame(rows, columns=LOG_COLUMNS), Path(run_dir) / "log.csv", float_format="%.6g")
 
 
 class Trainer:
@@ -106,8 +105,8 @@ class Trainer:
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.model, settings, device)
-        streams = [SampleStream(store.n_frames[d.rows], np.random.default_rng(task_seed(settings.seed, d.task)))
-                   for d in data]
+        streams = [SampleStream(store.n_frames[d.rows], np.random.default_rng(task_seed(settings.seed, d.task)),
+                                segment_frames=store.settings.segment_frames) for d in data]
         if self.stacked:
             self.schedule = StackedSchedule(streams, settings.batch_size, settings.total_epochs)
         else:
@@ -224,8 +223,8 @@ class Trainer:
             total = 0.0
             for lo in range(0, len(d.valid_rows), batch_size):
                 crops = self.store.crops(d.valid_rows[lo:lo + batch_size], d.valid_starts[lo:lo + batch_size],
-                                         frames=SEGMENT_FRAMES)
-                batch = self.loader.to_device(torch.from_numpy(crops)[:, None], {})
+                                         frames=self.store.settings.segment_frames)
+                batch = self.loader.to_device(torch.from_numpy(crops), {})
                 with autocast(self.device):
                     logits = net(batch.x)
                 y = torch.from_numpy(d.valid_targets[lo:lo + batch_size]).to(self.device)
@@ -238,8 +237,7 @@ class Trainer:
         """Task t's network as a module ``(B, 1, 128, 43) -> logits`` (shares weights unless stacked)."""
         task = self.data[t].task
         if not self.stacked:
-            model = self.model
-            return _Branch(model, task)
+            return self.model.network(task)
         net = DCNN(self.data[t].n_outputs, width=self.width)
         net.load_state_dict(self.state.finished.get(task) or self.model.network_state(t))
         net = net.to(self.device)
@@ -254,12 +252,3 @@ class Trainer:
             state = self.state.finished.get(d.task) or self.model.network_state(t)
             weights.update({f"{d.task}.{k}": v.detach().cpu().contiguous() for k, v in state.items()})
         return weights
-
-
-class _Branch(nn.Module):
-    def __init__(self, model: MultiTaskDCNN, task: str):
-        super().__init__()
-        self.model, self.task = model, task
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x, self.task)

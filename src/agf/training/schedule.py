@@ -23,8 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agf.models.dcnn import SEGMENT_FRAMES
-
 
 class SampleStream:
     """One task's examples as an endless stream: a new permutation every pass, a fresh random
@@ -32,9 +30,9 @@ class SampleStream:
     of the stream (the end of one pass is topped up from the next), so k stacked networks can
     always take equal batches."""
 
-    def __init__(self, n_frames: np.ndarray, rng: np.random.Generator):
+    def __init__(self, n_frames: np.ndarray, rng: np.random.Generator, *, segment_frames: int):
         self.n_frames = np.asarray(n_frames, dtype=np.int64)  # of the task's examples, in example order
-        self.rng = rng
+        self.rng, self.segment_frames = rng, segment_frames
         self.order = np.zeros(0, np.int64)
         self.starts = np.zeros(0, np.int64)
 
@@ -42,7 +40,7 @@ class SampleStream:
         """The next ``batch_size`` (example indices, crop starts)."""
         while len(self.order) < batch_size:
             order = self.rng.permutation(len(self.n_frames))
-            starts = self.rng.integers(0, self.n_frames[order] - SEGMENT_FRAMES + 1)
+            starts = self.rng.integers(0, self.n_frames[order] - self.segment_frames + 1)
             self.order, self.starts = np.concatenate([self.order, order]), np.concatenate([self.starts, starts])
         batch = self.order[:batch_size], self.starts[:batch_size]
         self.order, self.starts = self.order[batch_size:], self.starts[batch_size:]

@@ -1,18 +1,16 @@
-"""Training settings (saved as ``settings.json`` in every run folder) and the task names."""
+"""Training settings, saved as ``settings.json`` in every run folder."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agf.errors import AgfError
-
-TASKS = "gsedm"  # g: genre; s, e, d, m: artist-group factors (SPEC Table 1), in the paper's order
-ARCHS = ("stn", "mtn", "wstn")
+from agf.settings import Interval, OneOf, Settings
+from agf.tasks import ARCHS, parse_tasks
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(Settings):
     """Everything that shapes a trained run.
 
     ``tasks`` are the run's tasks; for a wSTN they name the setup it matches in size (the wSTN
@@ -38,15 +36,21 @@ class TrainSettings:
     wstn_match: str = "stn"
     valid_segments: int = 3
 
+    constraints = {
+        "arch": OneOf(*ARCHS),
+        "epochs": Interval(int, 1),
+        "batch_size": Interval(int, 1),
+        "learning_rate": Interval(float, 0.0, low_open=True),
+        "weight_decay": Interval(float, 0.0),
+        "seed": Interval(int, 0),
+        "mtn_draw": OneOf("iteration", "epoch"),
+        "wstn_match": OneOf("stn", "mtn"),
+        "valid_segments": Interval(int, 1),
+    }
+
     def __post_init__(self):
-        check_arch(self.arch)
-        object.__setattr__(self, "tasks", canonical_tasks(self.tasks))
-        if self.epochs < 1 or self.batch_size < 1:
-            raise AgfError(f"epochs and batch size must be at least 1 (got {self.epochs}, {self.batch_size})")
-        if self.mtn_draw not in ("iteration", "epoch"):
-            raise AgfError(f"mtn_draw must be 'iteration' or 'epoch', not {self.mtn_draw!r}")
-        if self.wstn_match not in ("stn", "mtn"):
-            raise AgfError(f"wstn_match must be 'stn' or 'mtn', not {self.wstn_match!r}")
+        object.__setattr__(self, "tasks", parse_tasks(self.tasks))
+        super().__post_init__()
 
     @property
     def trained_tasks(self) -> tuple[str, ...]:
@@ -59,24 +63,7 @@ class TrainSettings:
         return self.epochs * len(self.tasks) if self.arch == "mtn" else self.epochs
 
 
-def check_arch(arch: str) -> None:
-    if arch not in ARCHS:
-        raise AgfError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
-
-
-def canonical_tasks(tasks: str | Sequence[str]) -> tuple[str, ...]:
-    """Tasks in the paper's order (g, s, e, d, m), duplicates dropped; accepts 'gm', 'g,m' or ('g', 'm')."""
-    names = [t.strip() for t in (tasks.replace(",", "") if isinstance(tasks, str) else tasks) if t.strip()]
-    letters = [c for name in names for c in name]  # 'gm' as one item means g and m
-    unknown = sorted(set(letters) - set(TASKS))
-    if unknown:
-        raise AgfError(f"unknown task(s) {', '.join(map(repr, unknown))}; the tasks are g (genre) and s, e, d, m "
-                       "(artist-group factors)")
-    if not letters:
-        raise AgfError("no task given; e.g. --tasks g or --tasks g,m")
-    return tuple(t for t in TASKS if t in letters)
-
-
-def train_settings_for(arch: str, tasks: Sequence[str], *, epochs: int = 200, seed: int = 0, **options) -> TrainSettings:
+def train_settings_for(arch: str, tasks: str | Sequence[str], *, epochs: int = 200, seed: int = 0,
+                       **options) -> TrainSettings:
     """The settings of a standard run of ``arch`` over ``tasks`` (``epochs`` per STN)."""
-    return TrainSettings(arch=arch, tasks=canonical_tasks(tasks), epochs=epochs, seed=seed, **options)
+    return TrainSettings(arch=arch, tasks=parse_tasks(tasks), epochs=epochs, seed=seed, **options)

@@ -1,4 +1,8 @@
-"""Scoring a transfer model on a split of the work directory's tracks (SPEC section 5)."""
+"""Scoring a transfer model on a split of the work directory's tracks (SPEC section 5).
+
+A track's distribution is the mean of its segments' softmax outputs; the metrics come from
+:mod:`agf.evaluation.metrics`, which knows nothing of models.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agf.classifier.bundle import is_bundle, load_bundle
+from agf.classifier.features import extract_features
+from agf.classifier.mlp import segment_probabilities, track_means
+from agf.classifier.model import ModelError, TransferModel, load_model
+from agf.classifier.networks import run_fingerprint
+from agf.data.tables import genre_indices, load_tracks
 from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.evaluation.metrics import Scores, score
-from agf.transfer.features import extract_features
-from agf.transfer.mlp import segment_probabilities, track_means
-from agf.transfer.model import ModelError, TransferModel
-from agf.transfer.networks import run_fingerprint
 from agf.workdir import Workdir
 
 
@@ -24,6 +30,11 @@ class Evaluation:
 
     scores: Scores
     tracks: pd.DataFrame
+
+
+def open_model(path: Path | str, workdir: Path | str) -> TransferModel:
+    """A transfer model folder's model (networks under ``workdir``), or a bundle's (networks inside it)."""
+    return load_bundle(path).model if is_bundle(path) else load_model(Path(path), workdir=Path(workdir))
 
 
 def track_probabilities(workdir: Path | str, model: TransferModel, track_ids: list[str], *, device: str = "auto",
@@ -42,28 +53,19 @@ def track_probabilities(workdir: Path | str, model: TransferModel, track_ids: li
     return track_means(segment_probabilities(model.mlp, x, device=torch_device), track, len(track_ids))
 
 
-def genre_indices(genres: pd.Series, known: tuple[str, ...], what: str) -> np.ndarray:
-    """Class index of each genre name, or an error naming the genres the model does not know."""
-    position = {g: i for i, g in enumerate(known)}
-    unknown = sorted(set(genres) - set(position))
-    if unknown:
-        raise AgfError(f"{what}: genres {unknown} are not among the model's {list(known)}; "
-                       "was the model trained on another dataset?")
-    return genres.map(position).to_numpy(dtype=np.int64)
-
-
-def evaluate_split(workdir: Path | str, model: TransferModel, *, split: str = "valid", device: str = "auto",
-                   progress: bool = True) -> Evaluation:
-    """Score ``model`` on the tracks of ``split`` (``valid`` by default) of the work directory."""
-    tracks = Workdir(workdir).tracks()
+def evaluate(workdir: Path | str, model: TransferModel | Path | str, *, split: str = "valid", device: str = "auto",
+             progress: bool = True) -> Evaluation:
+    """Score ``model`` (a :class:`TransferModel`, a transfer model folder or a bundle) on the tracks of ``split``."""
+    if not isinstance(model, TransferModel):
+        model = open_model(model, workdir)
+    tracks = load_tracks(Workdir(workdir))
     chosen = tracks[tracks["split"] == split].reset_index(drop=True)
     if chosen.empty:
         raise AgfError(f"{workdir}: no tracks in the {split!r} split to evaluate on "
                        f"(splits present: {', '.join(sorted(tracks['split'].unique()))})")
     y_true = genre_indices(chosen["genre"], model.genres, f"{workdir} {split} tracks")
     probs = track_probabilities(workdir, model, list(chosen["track_id"]), device=device, progress=progress)
-    scores = score(y_true, probs, model.genres)
     table = pd.DataFrame({"track_id": chosen["track_id"], "genre": chosen["genre"],
                           "predicted": np.asarray(model.genres)[probs.argmax(axis=1)]})
     table = pd.concat([table, pd.DataFrame(probs, columns=list(model.genres))], axis=1)
-    return Evaluation(scores=scores, tracks=table)
+    return Evaluation(scores=score(y_true, probs, model.genres), tracks=table)

@@ -1,8 +1,8 @@
 """Segment features of every track in the store, cached per network (SPEC section 4).
 
-Every track is cut into 43-frame segments with hop 21 (:func:`agf.audio.segment_starts`);
-each trained network embeds every segment once, in eval mode, into its 256-d dense-BN-ELU
-output. The cache of one network is the folder ``DIR/features/hop<hop>/<run-name>-<task>/``::
+Every track is cut into 1-s segments with hop 21 (:func:`agf.audio.segment_starts`; the hop
+is a setting); each trained network embeds every segment once, in eval mode, into its 256-d
+dense-BN-ELU output. The cache of one network is the folder ``DIR/features/hop<hop>/<run-name>-<task>/``::
 
     features.npy   (n_segments, 256) float16, the segments of track 0 first, then track 1, ...
     segments.csv   track_id, n_frames, first, n_segments: where each track's rows are
@@ -16,7 +16,6 @@ experiments (the five STNs by all 31 subsets) is embedded once.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,15 +26,16 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from agf.audio.segments import segment_starts
+from agf.atomic import atomic_path, write_csv, write_json
+from agf.audio.segments import SEGMENT_HOP, segment_starts
+from agf.classifier.networks import Embedder, NetworkRef, load_runs, run_fingerprint
 from agf.data.store import MelStore
+from agf.data.tables import open_store
 from agf.device import autocast, resolve_device
+from agf.errors import MissingStep
 from agf.locks import exclusive
-from agf.settings import write_json_atomic
-from agf.transfer.networks import Embedder, NetworkRef, load_runs, run_fingerprint
-from agf.workdir import MissingStep, Workdir
+from agf.workdir import Workdir
 
-SEGMENT_HOP = 21  # frames between segment starts: 50 % overlap of 43-frame segments
 FEATURE_DTYPE = np.float16
 CACHE_VERSION = 1
 
@@ -93,7 +93,7 @@ class SegmentFeatures:
 
 
 def cache_dir(workdir: Path | str, ref: NetworkRef, hop: int = SEGMENT_HOP) -> Path:
-    return Path(workdir) / "features" / f"hop{hop}" / ref.name
+    return Workdir(workdir).features_dir(hop, ref.name)
 
 
 def _cache_is_valid(folder: Path, fingerprint: str, table: pd.DataFrame, hop: int) -> bool:
@@ -109,11 +109,6 @@ def _cache_is_valid(folder: Path, fingerprint: str, table: pd.DataFrame, hop: in
             and cached[["track_id", "n_frames", "n_segments"]].equals(table[["track_id", "n_frames", "n_segments"]]))
 
 
-def _db_segments(store: MelStore, rows: np.ndarray, starts: np.ndarray) -> torch.Tensor:
-    """``(B, n_mels, frames)`` float16 dB crops, mel bins first as the networks expect."""
-    return torch.from_numpy(np.ascontiguousarray(store.crops(rows, starts).transpose(0, 2, 1)))
-
-
 def extract_features(workdir: Path | str, refs: list[NetworkRef], *, batch_size: int = 512, device: str = "auto",
                      progress: bool = True, hop: int = SEGMENT_HOP) -> SegmentFeatures:
     """Embed every segment of the store with each network of ``refs``, reusing valid caches.
@@ -123,7 +118,7 @@ def extract_features(workdir: Path | str, refs: list[NetworkRef], *, batch_size:
     concurrent experiments sharing a network (grid workers) embed it once.
     """
     workdir = Workdir(workdir)
-    store = workdir.store()
+    store = open_store(workdir)
     if len(store) == 0:
         raise MissingStep(f"{workdir.root}: the spectrogram store holds no tracks; run `agf prepare` on a source with usable audio")
     table = segment_table(store, hop=hop)
@@ -158,28 +153,28 @@ def _embed_store(root: Path, store: MelStore, table: pd.DataFrame, refs: list[Ne
         if folder.exists():
             shutil.rmtree(folder)  # stale: never mix rows of two fingerprints
         folder.mkdir(parents=True)
-    outputs: list[np.ndarray] = []  # opened at the first batch, once the feature width is known
     names = ", ".join(ref.name for ref in refs)
-    with torch.inference_mode(), tqdm(total=n, desc=f"features {names}", unit="seg", disable=not progress) as bar:
+    with ExitStack() as files, torch.inference_mode(), \
+            tqdm(total=n, desc=f"features {names}", unit="seg", disable=not progress) as bar:
+        tmps = [files.enter_context(atomic_path(folder / "features.npy")) for folder in folders]
+        outputs: list[np.ndarray] = []  # opened at the first batch, once the feature width is known
         for lo in range(0, n, batch_size):
             hi = min(lo + batch_size, n)
-            x = _db_segments(store, rows[lo:hi], starts[lo:hi]).to(device, non_blocking=True)
+            crops = store.crops(rows[lo:hi], starts[lo:hi], frames=store.settings.segment_frames)
+            x = torch.from_numpy(crops).to(device, non_blocking=True)
             with autocast(device):
                 y = embedder(x).float().cpu().numpy()
             width = y.shape[1] // len(refs)
             if not outputs:
-                outputs = [np.lib.format.open_memmap(folder / "features.npy.tmp", mode="w+", dtype=FEATURE_DTYPE,
-                                                     shape=(n, width)) for folder in folders]
+                outputs = [np.lib.format.open_memmap(tmp, mode="w+", dtype=FEATURE_DTYPE, shape=(n, width))
+                           for tmp in tmps]
             for k, out in enumerate(outputs):
                 out[lo:hi] = y[:, k * width:(k + 1) * width]
             bar.update(hi - lo)
-    for out in outputs:
-        out.flush()
-    del outputs  # close the memmaps before renaming their files
+        for out in outputs:
+            out.flush()
     for ref, folder in zip(refs, folders):
-        os.replace(folder / "features.npy.tmp", folder / "features.npy")
-        table.to_csv(folder / "segments.csv", index=False)
+        write_csv(table, folder / "segments.csv")
         # meta.json last: its presence marks a complete cache
-        write_json_atomic(folder / "meta.json", {"version": CACHE_VERSION, "fingerprint": fingerprints[ref],
-                                                 "run_dir": str(ref.run_dir), "task": ref.task, "hop": hop,
-                                                 "n_segments": n})
+        write_json(folder / "meta.json", {"version": CACHE_VERSION, "fingerprint": fingerprints[ref],
+                                          "run_dir": str(ref.run_dir), "task": ref.task, "hop": hop, "n_segments": n})

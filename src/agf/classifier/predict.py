@@ -8,17 +8,12 @@ its segments' distributions. Memory stays bounded by the block length, so a 3-ho
 fine. The frames equal the whole-file computation's except that the 80-dB floor is per
 chunk (``--block-seconds`` of audio) rather than per file; files up to one block long match
 the training front end exactly. A clip shorter than one segment (1 s) is padded with its own
-dB floor, as ``agf prepare`` does, and flagged ``padded``.
-
-Unreadable files and directories get an error line and the others go on; the exit status is
-1 when any file failed, 0 otherwise.
+dB floor, as ``agf prepare`` does, and flagged ``padded``. A file that cannot be read gives a
+:class:`Prediction` with its ``error``, and the others go on.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +23,11 @@ import torch
 
 from agf.audio.decode import AudioError, stream_audio
 from agf.audio.mel import LogMel
+from agf.audio.streaming import ChunkedLogMel, SegmentCutter
+from agf.classifier.bundle import Bundle, BundleError, load_bundle
+from agf.classifier.networks import Embedder, load_runs
 from agf.device import autocast, resolve_device
-from agf.errors import AgfError
-from agf.transfer.bundle import Bundle, BundleError, load_bundle
-from agf.transfer.networks import Embedder, load_runs
-from agf.transfer.streaming import ChunkedLogMel, SegmentCutter
+from agf.settings import Interval, Settings
 
 
 @dataclass(frozen=True)
@@ -65,15 +60,26 @@ class Prediction:
         return f"{self.path}: {self.genre} {ranked[0][1]:.3f}  ({rest})  [{self.n_segments} segments{note}]"
 
 
+@dataclass(frozen=True)
+class PredictSettings(Settings):
+    """``batch_size``: segments per forward pass; ``block_seconds``: audio decoded at a time, which
+    bounds memory and is the span of the dB floor (see the module docstring)."""
+
+    batch_size: int = 256
+    block_seconds: float = 60.0
+
+    constraints = {"batch_size": Interval(int, 1), "block_seconds": Interval(float, 0.0, low_open=True)}
+
+
 class Predictor:
     """A bundle's networks and MLP on one device, ready to classify files one after another."""
 
-    def __init__(self, bundle: Bundle | Path | str, *, device: str = "auto", batch_size: int = 256,
-                 block_seconds: float = 60.0):
+    def __init__(self, bundle: Bundle | Path | str, *, device: str = "auto",
+                 settings: PredictSettings = PredictSettings()):
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.device = resolve_device(device)
-        self.batch_size = batch_size
-        self.block_seconds = block_seconds
+        self.batch_size = settings.batch_size
+        self.block_seconds = settings.block_seconds
         model = self.bundle.model
         try:
             runs = load_runs(list(model.refs), device="cpu")
@@ -92,8 +98,8 @@ class Predictor:
 
     @torch.inference_mode()
     def _segment_probs(self, segments: np.ndarray) -> torch.Tensor:
-        """Summed softmax outputs ``(n_genres,)`` float64 of dB segments ``(n, 43, n_mels)``."""
-        x = torch.from_numpy(np.ascontiguousarray(segments.transpose(0, 2, 1), dtype=np.float32))
+        """Summed softmax outputs ``(n_genres,)`` float64 of dB segments ``(n, frames, n_mels)``."""
+        x = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))
         if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
         with autocast(self.device):
@@ -147,37 +153,11 @@ class Predictor:
 
 
 def predict(bundle: Bundle | Path | str, paths: Iterable[Path | str] | Path | str, *, device: str = "auto",
-            batch_size: int = 256, block_seconds: float = 60.0) -> list[Prediction]:
+            settings: PredictSettings = PredictSettings()) -> list[Prediction]:
     """Classify audio files with a bundle (a path or an opened :class:`Bundle`), e.g. in a notebook.
 
-    >>> [p.genre for p in predict("model.agf", ["song.mp3"])]  # doctest: +SKIP
+    >>> [p.genre for p in predict("agf-demo/bundle", ["song.mp3"])]  # doctest: +SKIP
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    predictor = Predictor(bundle, device=device, batch_size=batch_size, block_seconds=block_seconds)
-    return list(predictor.predict(paths))
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bundle", type=Path, help="model bundle folder (from `agf transfer --bundle PATH`)")
-    parser.add_argument("audio", nargs="+", type=Path, help="audio files (mp3, ogg, flac, wav, au; any rate, channels, length)")
-    parser.add_argument("--json", action="store_true",
-                        help='one JSON object per line: {"path", "genre", "probabilities", "n_segments", "padded"} '
-                             'or {"path", "error"}')
-    parser.add_argument("--batch-size", type=int, default=256, help="segments per forward pass (default 256)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
-    parser.add_argument("--block-seconds", type=float, default=60.0,
-                        help="audio decoded per block; bounds memory, and the dB floor is per block (default 60)")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1 or args.block_seconds <= 0:
-        raise AgfError("--batch-size must be >= 1 and --block-seconds > 0")
-    predictor = Predictor(args.bundle, device=args.device, batch_size=args.batch_size, block_seconds=args.block_seconds)
-    failed = 0
-    for prediction in predictor.predict(args.audio):
-        failed += not prediction.ok
-        print(json.dumps(prediction.to_json()) if args.json else prediction.describe(), flush=True)
-    if failed and not args.json:
-        print(f"{failed} of {len(args.audio)} files could not be classified", file=sys.stderr)
-    return 1 if failed else 0
+    return list(Predictor(bundle, device=device, settings=settings).predict(paths))

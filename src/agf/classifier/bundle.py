@@ -20,14 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from agf import __version__
+from agf.atomic import write_json
 from agf.audio.mel import FrontEndSettings
-from agf.settings import to_dict, write_json_atomic
-from agf.transfer.mlp import MLPSettings
-from agf.transfer.model import ModelError, TransferModel, load_mlp, read_json
-from agf.transfer.networks import RUN_FILES, NetworkRef, run_fingerprint
+from agf.classifier.mlp import MLPSettings
+from agf.classifier.model import (
+    ModelError,
+    TransferModel,
+    load_mlp,
+    read_json,
+    save_mlp,
+)
+from agf.classifier.networks import RUN_FILES, NetworkRef, run_fingerprint
+from agf.settings import to_dict
 
 BUNDLE_FORMAT = "agf-bundle"
 FORMAT_VERSION = 1
@@ -70,8 +76,8 @@ def write_bundle(model: TransferModel, path: Path | str, *, front_end: FrontEndS
         (tmp / "networks" / name).mkdir(parents=True)
         for file in RUN_FILES:
             shutil.copyfile(run_dir / file, tmp / "networks" / name / file)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.mlp.state_dict().items()}, tmp / "mlp.safetensors")
-    write_json_atomic(tmp / "bundle.json", {
+    save_mlp(model.mlp, tmp / "mlp.safetensors")
+    write_json(tmp / "bundle.json", {
         "format": BUNDLE_FORMAT,
         "format_version": FORMAT_VERSION,
         "agf_version": __version__,

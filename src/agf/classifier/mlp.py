@@ -16,12 +16,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from agf.audio.segments import SEGMENT_HOP
+from agf.settings import Interval, Settings
+
 
 @dataclass(frozen=True)
-class MLPSettings:
+class MLPSettings(Settings):
     """Architecture and training of the transfer MLP, and the segment hop of its features.
 
-    ``hop`` is the number of frames between the starts of a track's 43-frame segments, in
+    ``hop`` is the number of frames between the starts of a track's 1-s segments, in
     training, evaluation and prediction alike (21: 50 % overlap, the paper's setting).
     """
 
@@ -31,11 +34,17 @@ class MLPSettings:
     learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
-    hop: int = 21
+    hop: int = SEGMENT_HOP
 
-    def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or self.hop < 1:
-            raise ValueError(f"epochs, batch size and hop must be at least 1 (got {self.epochs}, {self.batch_size}, {self.hop})")
+    constraints = {
+        "hidden": Interval(int, 1),
+        "dropout": Interval(float, 0.0, 1.0, high_open=True),
+        "epochs": Interval(int, 1),
+        "learning_rate": Interval(float, 0.0, low_open=True),
+        "batch_size": Interval(int, 1),
+        "seed": Interval(int, 0),
+        "hop": Interval(int, 1),
+    }
 
 
 class TransferMLP(nn.Module):

@@ -7,9 +7,9 @@ chunk (the frames completed by one block) instead of per file, since the file's 
 unknown until its end. Frames well above the floor are identical; a file shorter than one
 block is a single chunk and matches the whole-file computation exactly.
 
-:class:`SegmentCutter` cuts the frame stream into 43-frame segments at exactly the starts
-:func:`agf.audio.segment_starts` gives for the whole file (hop 21, the last one aligned to
-the end), keeping only the frames a future segment still needs.
+:class:`SegmentCutter` cuts the frame stream into 1-s segments at exactly the starts
+:func:`agf.audio.segment_starts` gives for the whole file (the last one aligned to the end),
+keeping only the frames a future segment still needs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from agf.audio.mel import LogMel, power_to_db
-from agf.audio.segments import pad_frames
+from agf.audio.segments import SEGMENT_FRAMES, SEGMENT_HOP, pad_frames
 
 
 class ChunkedLogMel:
@@ -81,7 +81,7 @@ class ChunkedLogMel:
 class SegmentCutter:
     """Push ``(n, n_mels)`` frames, get ``(k, segment_frames, n_mels)`` segments as they complete."""
 
-    def __init__(self, *, segment_frames: int = 43, hop: int = 21):
+    def __init__(self, *, segment_frames: int = SEGMENT_FRAMES, hop: int = SEGMENT_HOP):
         self.segment_frames, self.hop = segment_frames, hop
         self._frames: np.ndarray | None = None
         self._first = 0  # global index of the buffer's first frame

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agf.data.tracks import Dataset, DatasetError, Problem, Track, normalise_split
+from agf.datasets.tracks import Dataset, DatasetError, Problem, Track, normalise_split
 
 REQUIRED = ("path", "genre", "artist")
 

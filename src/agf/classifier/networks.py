@@ -14,33 +14,20 @@ Command-line syntax of a reference list, comma-separated items (see :func:`parse
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
 
-from agf.errors import AgfError
-from agf.workdir import MissingStep
+from agf.errors import AgfError, MissingStep
+from agf.models.input import Standardiser
+from agf.provenance import file_digest
+from agf.tasks import ARCHS, GENRE_TASK, TaskError, parse_tasks
+from agf.training.runs import SETTINGS, WEIGHTS, TrainedRun, load_run, run_dir_for
+from agf.workdir import Workdir
 
-if TYPE_CHECKING:
-    from agf.training.runs import TrainedRun
-
-
-def _training():
-    """The training stage's run API, imported on use: the `agf` command line must keep working
-    (every other sub-command) in a build that has no training code yet."""
-    try:
-        from agf.training import runs
-    except ImportError as err:
-        raise MissingStep(f"the training code (agf.training.runs) is not installed ({err})") from None
-    return runs
-
-ARCHS = ("stn", "mtn", "wstn")
-RUN_FILES = ("settings.json", "weights.safetensors")
+RUN_FILES = (SETTINGS, WEIGHTS)
 
 
 class NetworkSpecError(AgfError):
@@ -61,32 +48,31 @@ class NetworkRef:
 
 
 def run_fingerprint(run_dir: Path) -> str:
-    """A hash of the run's settings and weights: a retrained run gets another fingerprint."""
-    digest = hashlib.sha256()
-    for name in RUN_FILES:
-        path = Path(run_dir) / name
+    """A digest of the run's settings and weights: a retrained run gets another fingerprint."""
+    paths = [Path(run_dir) / name for name in RUN_FILES]
+    for path in paths:
         if not path.is_file():
-            raise MissingStep(f"{run_dir}: no {name}; train this run first (`agf train`)")
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
+            raise MissingStep(f"{run_dir}: no {path.name}; train this run first (`agf train`)")
+    return file_digest(*paths)
 
 
 def _runs_training(workdir: Path, arch: str, task: str) -> list[Path]:
     """Finished runs of ``arch`` under DIR/runs whose task list includes ``task``."""
-    runs_dir = Path(workdir) / "runs"
+    runs_dir = Workdir(workdir).runs_dir
     found = []
     for run_dir in sorted(runs_dir.glob(f"{arch}-*")) if runs_dir.is_dir() else []:
         tasks = run_dir.name.removeprefix(f"{arch}-")
-        if task in tasks and (run_dir / "weights.safetensors").is_file() and \
-                _training().run_dir_for(workdir, arch, tuple(tasks)).name == run_dir.name:
+        try:
+            standard = run_dir_for(workdir, arch, tasks).name == run_dir.name
+        except TaskError:  # a folder named otherwise (agf train --run-name)
+            continue
+        if task in tasks and standard and (run_dir / WEIGHTS).is_file():
             found.append(run_dir)
     return found
 
 
 def _check_run(run_dir: Path, what: str, workdir: Path) -> Path:
-    if not (run_dir / "weights.safetensors").is_file():
+    if not (run_dir / WEIGHTS).is_file():
         raise MissingStep(f"{what}: no trained run at {run_dir}; run `agf train --workdir {workdir} "
                           f"--arch {run_dir.name.split('-')[0]} --tasks {run_dir.name.partition('-')[2]}` first")
     return run_dir
@@ -97,17 +83,18 @@ def parse_networks(text: str, workdir: Path | str) -> list[NetworkRef]:
     workdir = Path(workdir)
     refs: list[NetworkRef] = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        arch, sep, tasks = item.partition(":")
+        arch, sep, letters = item.partition(":")
         arch = arch.lower()
-        if not sep or arch not in ARCHS or not tasks:
+        if not sep or arch not in ARCHS or not letters:
             raise NetworkSpecError(f"--networks item {item!r}: expected ARCH:TASKS with ARCH one of "
                                    f"{', '.join(ARCHS)} and TASKS letters of g, s, e, d, m (e.g. stn:g or mtn:gm)")
+        tasks = parse_tasks(letters)
         if arch == "mtn":
-            run_dir = _check_run(_training().run_dir_for(workdir, "mtn", tuple(tasks)), item, workdir)
+            run_dir = _check_run(run_dir_for(workdir, "mtn", tasks), item, workdir)
             refs.extend(NetworkRef(run_dir, task) for task in tasks)
         elif arch == "wstn":
             # a wSTN is a genre network; its task letters only say whose size it matches
-            refs.append(NetworkRef(_check_run(_training().run_dir_for(workdir, "wstn", tuple(tasks)), item, workdir), "g"))
+            refs.append(NetworkRef(_check_run(run_dir_for(workdir, "wstn", tasks), item, workdir), GENRE_TASK))
         else:
             for task in tasks:
                 runs = _runs_training(workdir, "stn", task)
@@ -134,14 +121,14 @@ def parse_runs(text: str, workdir: Path | str | None = None) -> list[NetworkRef]
     for item in filter(None, (part.strip() for part in text.split(","))):
         path_text, _, tasks = item.rpartition(":") if ":" in item else (item, "", "")
         run_dir = Path(path_text)
-        if not run_dir.is_dir() and workdir is not None and (Path(workdir) / "runs" / run_dir).is_dir():
-            run_dir = Path(workdir) / "runs" / run_dir
-        if not (run_dir / "weights.safetensors").is_file():
-            raise MissingStep(f"--runs {item}: {run_dir} holds no trained run (weights.safetensors missing)")
+        if not run_dir.is_dir() and workdir is not None and Workdir(workdir).run_dir(path_text).is_dir():
+            run_dir = Workdir(workdir).run_dir(path_text)
+        if not (run_dir / WEIGHTS).is_file():
+            raise MissingStep(f"--runs {item}: {run_dir} holds no trained run ({WEIGHTS} missing)")
         if not tasks:
-            run = _training().load_run(run_dir)
-            tasks = "g" if run.arch == "wstn" else "".join(run.tasks)
-        refs.extend(NetworkRef(run_dir, task) for task in tasks)
+            run = load_run(run_dir)
+            tasks = GENRE_TASK if run.arch == "wstn" else "".join(run.tasks)
+        refs.extend(NetworkRef(run_dir, task) for task in parse_tasks(tasks))
     if not refs:
         raise NetworkSpecError("no runs given; e.g. --runs runs/stn-gsedm:g")
     _check_unique(refs)
@@ -158,7 +145,7 @@ def _check_unique(refs: list[NetworkRef]) -> None:
 
 
 class Embedder(nn.Module):
-    """dB segments ``(B, 128, 43)`` -> concatenated features ``(B, 256 * n_networks)``.
+    """dB segments ``(B, frames, n_mels)`` (frames first, as stored) -> features ``(B, 256 * n_networks)``.
 
     Each network sees the segment standardised with its own run's per-mel-bin mean and std;
     networks of one run share the standardisation. Always in eval mode.
@@ -168,20 +155,17 @@ class Embedder(nn.Module):
         super().__init__()
         by_dir = {Path(run.run_dir).resolve(): i for i, run in enumerate(runs)}
         self.run_of = [by_dir[Path(ref.run_dir).resolve()] for ref in refs]
-        self.extractors = nn.ModuleList(runs[self.run_of[k]].feature_extractor(ref.task) for k, ref in enumerate(refs))
-        self.register_buffer("mean", torch.from_numpy(np.stack([np.asarray(r.mean, np.float32) for r in runs])))
-        self.register_buffer("std", torch.from_numpy(np.stack([np.asarray(r.std, np.float32) for r in runs])))
+        self.networks = nn.ModuleList(runs[self.run_of[k]].network(ref.task) for k, ref in enumerate(refs))
+        self.inputs = nn.ModuleList(Standardiser(run.mean, run.std) for run in runs)
         self.eval()
 
     def forward(self, segments_db: torch.Tensor) -> torch.Tensor:
-        x = segments_db.float()
-        standardised = {}
+        inputs = {}
         outputs = []
-        for k, extractor in enumerate(self.extractors):
-            run = self.run_of[k]
-            if run not in standardised:
-                standardised[run] = ((x - self.mean[run][:, None]) / self.std[run][:, None]).unsqueeze(1)
-            outputs.append(extractor(standardised[run]).float())
+        for network, run in zip(self.networks, self.run_of):
+            if run not in inputs:
+                inputs[run] = self.inputs[run](segments_db)
+            outputs.append(network.embed(inputs[run]).float())
         return torch.cat(outputs, dim=1)
 
 
@@ -191,7 +175,7 @@ def load_runs(refs: list[NetworkRef], device: torch.device | str = "cpu") -> lis
     for ref in refs:
         key = Path(ref.run_dir).resolve()
         if key not in runs:
-            runs[key] = _training().load_run(ref.run_dir, device=device)
+            runs[key] = load_run(ref.run_dir, device=device)
         if ref.task not in runs[key].tasks:
             raise NetworkSpecError(f"{ref.run_dir} was trained on tasks {''.join(runs[key].tasks)}, not {ref.task!r}")
     return list(runs.values())

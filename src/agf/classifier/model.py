@@ -4,9 +4,11 @@
 
     settings.json      MLPSettings the MLP was trained with
     model.json         networks (run folder relative to DIR, task, run fingerprint), genres, sizes
+    inputs.json        digests of what the MLP learned from (agf.provenance)
     mlp.safetensors    the MLP's weights
     val_probs.csv      per validation track: true genre, predicted genre, the distribution
-    metrics.json, per_class.csv, confusion.csv, confusion.png   the validation scores
+    metrics.json, per_class.csv, confusion.csv, confusion.png   the validation scores (written
+                       by the commands that score the model)
 
 Everything is JSON or safetensors: loading a model never runs code from the files.
 """
@@ -20,10 +22,11 @@ from pathlib import Path
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from agf.atomic import atomic_path, write_json
+from agf.classifier.mlp import MLPSettings, TransferMLP
+from agf.classifier.networks import NetworkRef
 from agf.errors import AgfError
-from agf.settings import load_settings, save_settings, write_json_atomic
-from agf.transfer.mlp import MLPSettings, TransferMLP
-from agf.transfer.networks import NetworkRef
+from agf.settings import load_settings, save_settings
 
 MODEL_FORMAT = "agf-transfer-model"
 
@@ -65,12 +68,16 @@ def model_description(model: TransferModel, runs_root: Path) -> dict:
     }
 
 
+def save_mlp(mlp: TransferMLP, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in mlp.state_dict().items()}, tmp)
+
+
 def save_model(model: TransferModel, folder: Path, *, workdir: Path) -> None:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.mlp.state_dict().items()}, folder / "mlp.safetensors")
+    save_mlp(model.mlp, folder / "mlp.safetensors")
     save_settings(model.settings, folder / "settings.json")
-    write_json_atomic(folder / "model.json", model_description(model, workdir))
+    write_json(folder / "model.json", model_description(model, workdir))
 
 
 def read_json(path: Path, what: str) -> dict:

@@ -1,0 +1,37 @@
+"""Decode a dataset into the work directory's spectrogram store (resumable, parallel).
+
+SOURCE is a manifest CSV (path, genre, artist [, track_id, subgenres, split]),
+fma:METADATA_DIR:AUDIO_DIR[:SUBSET] or synthetic[:N]. The source and the split are checked
+before anything is written, so a mistyped SOURCE leaves no work directory behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from agf.data.prepare import DatasetSettings, prepare
+from agf.data.splits import STRATEGIES
+from agf.datasets.sources import SOURCE_SYNTAX
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    defaults = DatasetSettings(source="")
+    parser.add_argument("source", help=SOURCE_SYNTAX)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="decoding processes (default: all cores)")
+    parser.add_argument("--split", default=defaults.split,
+                        help=f"one of {', '.join(STRATEGIES)}. artist: artist-disjoint, stratified by genre "
+                             "(default); random: the paper's stratified random split; source: the dataset's own")
+    parser.add_argument("--valid-fraction", type=float, default=defaults.valid_fraction,
+                        help=f"share of the tracks held out for validation (default {defaults.valid_fraction})")
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = prepare(args.source, args.workdir, split=args.split, valid_fraction=args.valid_fraction,
+                      seed=args.seed, jobs=args.jobs, progress=args.progress)
+    print(summary.describe())
+    for problem in summary.problems[:10]:
+        print(f"  unusable: {problem.track_id}: {problem.error}")
+    if len(summary.problems) > 10:
+        print(f"  ... and {len(summary.problems) - 10} more in {args.workdir / 'errors.csv'}")
+    return 0

@@ -1,0 +1,45 @@
+"""Train STN / MTN / wSTN networks on random 1-s crops (resumes after a kill).
+
+    agf train --workdir DIR --tasks gsedm --arch stn     # the 5 STNs, trained stacked
+    agf train --workdir DIR --tasks g,m --arch mtn       # one MTN, 2 x 200 epochs
+    agf train --workdir DIR --tasks gsedm --arch wstn    # a genre network sized like 5 STNs
+
+A finished run is reused while what it learned from (store, tracks, factor targets) is
+unchanged; after `agf factors --rebuild` or a new `agf prepare` it says what changed and
+retrains.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from agf.tasks import ARCHS
+from agf.training.runs import load_run, train
+from agf.training.settings import TrainSettings, train_settings_for
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainSettings(arch="stn", tasks="g")
+    parser.add_argument("--tasks", required=True,
+                        help="tasks, e.g. gsedm or g,m: g (genre), s, e, d, m (artist groups); for wstn, the setup "
+                             "to match")
+    parser.add_argument("--arch", required=True, help=f"one of {', '.join(ARCHS)}. stn: one network per task; "
+                        "mtn: a shared first block; wstn: one genre network as large as the tasks' STNs")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help=f"epochs per STN (default {defaults.epochs}; a k-task MTN trains k times as many)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--mtn-draw", default=defaults.mtn_draw,
+                        help="MTN: draw a task per iteration (paper, default) or per epoch (reference code)")
+    parser.add_argument("--wstn-match", default=defaults.wstn_match,
+                        help="wSTN: match the parameter count of the tasks' STNs (default) or of their MTN (mtn)")
+    parser.add_argument("--run-name", help="folder name under DIR/runs (default: <arch>-<tasks>, e.g. stn-gsedm)")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = train_settings_for(args.arch, args.tasks, epochs=args.epochs, seed=args.seed,
+                                  batch_size=args.batch_size, mtn_draw=args.mtn_draw, wstn_match=args.wstn_match)
+    run_dir = train(args.workdir, tasks=settings.tasks, arch=settings.arch, settings=settings, device=args.device,
+                    progress=args.progress, run_name=args.run_name)
+    trained = load_run(run_dir)
+    print(f"{run_dir}: {trained.arch} {''.join(trained.tasks)}, {trained.n_params():,} parameters")
+    return 0

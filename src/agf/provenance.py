@@ -1,0 +1,52 @@
+"""What an artefact was made from, so that a rerun can tell a stale artefact from an up-to-date one.
+
+An artefact that learned from earlier artefacts (a trained network from the store, the tracks
+table and the factor targets; a transfer model from its networks) records their digests in an
+``inputs.json`` beside it. A rerun compares the digests of the inputs as they are now with the
+recorded ones: equal, the artefact is reused; different, it is stale and is rebuilt, and the
+user is told which input changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from agf.atomic import write_json
+
+DIGEST_CHARS = 16
+
+
+def digest(*texts: str | bytes) -> str:
+    """A short SHA-256 of the texts, in order."""
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode() if isinstance(text, str) else text)
+        h.update(b"\0")
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def file_digest(*paths: Path) -> str:
+    """A short SHA-256 of the files' bytes, in order (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def record_inputs(path: Path, inputs: dict[str, str]) -> None:
+    """Write ``inputs`` (name -> digest) as the record of what the artefact at ``path``'s folder was made from."""
+    write_json(path, {"inputs": dict(sorted(inputs.items()))})
+
+
+def changed_inputs(path: Path, inputs: dict[str, str]) -> list[str]:
+    """The names of ``inputs`` whose digest differs from the record at ``path`` (all of them when there is none)."""
+    try:
+        recorded = json.loads(Path(path).read_text())["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return sorted(inputs)
+    return sorted(name for name in set(inputs) | set(recorded) if inputs.get(name) != recorded.get(name))

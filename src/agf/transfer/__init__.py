@@ -1,1 +1,0 @@
-"""Transfer: segment features of trained networks, the genre MLP, model bundles, prediction."""
