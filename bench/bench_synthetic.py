@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from agf.data.synthetic import SyntheticSettings, synthesize_track
+from agf.datasets.synthetic import SyntheticSettings, synthesize_track
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agf.data.synthetic import (
+from agf.datasets.synthetic import (
     GENRES,
     SyntheticSettings,
     artist_profiles,

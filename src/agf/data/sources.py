@@ -18,7 +18,7 @@ def load_source(source: str, workdir: Path, *, progress: bool = True) -> Dataset
     """Read (and for ``synthetic``, first generate) the dataset that ``source`` names."""
     kind, _, rest = source.partition(":")
     if kind == "synthetic":
-        from agf.data.synthetic import SyntheticSettings, generate_dataset
+        from agf.datasets.synthetic import SyntheticSettings, generate_dataset
 
         try:
             n_tracks = int(rest) if rest else SyntheticSettings().n_tracks
