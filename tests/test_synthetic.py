@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections
 import csv
-import time
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,8 @@ from agf.datasets.synthetic import (
     synthesize_track,
     track_infos,
 )
+from agf.datasets.synthetic.instruments import INSTRUMENTS, Voice
+from agf.errors import SettingsError
 
 librosa = pytest.importorskip("librosa")
 
@@ -47,14 +49,30 @@ def _style(info):
 
 
 def test_settings_are_validated():
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=f"n genres must be a whole number in \\[1, {len(GENRES)}\\]"):
         SyntheticSettings(n_genres=len(GENRES) + 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=r"n tracks \(3\) must be at least n genres \(6\)"):
         SyntheticSettings(n_tracks=3, n_genres=6)
-    with pytest.raises(ValueError):
+    with pytest.raises(SettingsError, match=r"label noise must be a number in \[0, 1\)"):
         SyntheticSettings(label_noise=1.0)
     with pytest.raises(IndexError):
         synthesize_track(SyntheticSettings(n_tracks=10), 10)
+
+
+def test_every_instrument_of_the_recipes_is_registered():
+    named = {
+        name
+        for genre in GENRES
+        for _, style in genre.subgenres
+        for name in (style.harmony, style.bass, *style.leads)
+        if name  # bass "" = no bass
+    }
+    assert named <= set(INSTRUMENTS), named - set(INSTRUMENTS)
+    artist = artist_profiles(SyntheticSettings(n_tracks=6))[0]
+    voice = Voice(artist, SR, np.random.default_rng(0), SR)
+    assert voice.note("pad", 60, 0.5).shape == (int(1.1 * SR),)
+    with pytest.raises(ValueError, match="unknown instrument 'kazoo'"):
+        voice.note("kazoo", 60, 0.5)
 
 
 def test_dataset_is_deterministic_resumable_and_well_formed(tmp_path: Path):
@@ -83,12 +101,14 @@ def test_dataset_is_deterministic_resumable_and_well_formed(tmp_path: Path):
     deleted = [audio / "syn00002.flac", audio / "syn00009.flac"]
     for p in deleted:
         p.unlink()
-    kept = {p: p.stat().st_mtime_ns for p in audio.glob("*.flac")}
-    time.sleep(0.01)
+    kept = sorted(audio.glob("*.flac"))
+    old = 1_000_000_000 * 10**9  # 2001: a rewritten file would get the current time
+    for p in kept:
+        os.utime(p, ns=(old, old))
     generate_dataset(settings, tmp_path / "a", progress=False)
     for p in deleted:
         assert p.read_bytes() == (csv_b.parent / "audio" / p.name).read_bytes()
-    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())
+    assert all(p.stat().st_mtime_ns == old for p in kept)
     assert sorted(p.name for p in audio.iterdir()) == [f"syn{i:05d}.flac" for i in range(14)]
 
     # Other settings in the same folder regenerate everything.
@@ -191,14 +211,14 @@ def test_tempo_is_audible(corpus):
     assert len(drum) >= 30
     tempo_ok = [any(abs(est / (info.tempo_bpm * m) - 1) < 0.06 for m in (0.5, 1.0, 2.0)) for _, info, est in drum]
     assert np.mean(tempo_ok) > 0.7, np.mean(tempo_ok)
+
+    def peak(ac: np.ndarray, lag: float) -> float:
+        k = round(lag)
+        return float(ac[max(k - 1, 1) : k + 2].max())
+
     periodic = []
     for onset, info, _ in drum:
         ac = librosa.autocorrelate(onset - onset.mean())
-
-        def peak(lag: float) -> float:
-            k = int(round(lag))
-            return float(ac[max(k - 1, 1) : k + 2].max())
-
         beat = 60.0 / info.tempo_bpm * fps
-        periodic.append(peak(beat) > max(peak(beat * 1.2), peak(beat / 1.2)))
+        periodic.append(peak(ac, beat) > max(peak(ac, beat * 1.2), peak(ac, beat / 1.2)))
     assert np.mean(periodic) > 0.75, np.mean(periodic)
