@@ -16,11 +16,14 @@
     W/runs/.<arch>-<tasks>.lock        held while a process trains that run
     W/features/hop<H>/<run>-<task>/    one network's segment features: features.npy,
                                        segments.csv, meta.json (written last)
+    W/features/hop<H>/.<run>-<task>.lock   held while a process embeds that network
     W/transfer/<name>/                 a transfer model: settings.json, model.json, mlp.safetensors,
                                        and its validation scores (val_probs.csv, metrics.json,
                                        per_class.csv, confusion.csv, confusion.png)
     W/grid/<preset>/settings.json      the grid's settings (agf experiment)
-    W/grid/<preset>/cases/<case>.json  one scored case of the grid (and baseline.json)
+    W/grid/<preset>/cases/<case>.json  one scored case of the grid (and baseline.json), with
+                                       the digests of what it was computed from
+    W/grid/<preset>/cases/.<case>.lock held while a process trains and scores that case
     W/results.csv                      one row per case of the last grid
     W/report.md, report.html, figure3.png   the grid's report
     W/bundle/                          the best case of the grid, for agf predict
@@ -84,6 +87,9 @@ class Workdir:
     def features_dir(self, hop: int, network: str) -> Path:
         return self.root / "features" / f"hop{hop}" / network
 
+    def features_lock(self, hop: int, network: str) -> Path:
+        return self.root / "features" / f"hop{hop}" / f".{network}.lock"
+
     def transfer_dir(self, name: str) -> Path:
         return self.root / "transfer" / name
 
@@ -93,6 +99,9 @@ class Workdir:
 
     def case_json(self, preset: str, case: str) -> Path:
         return self.grid_dir(preset) / "cases" / f"{case}.json"
+
+    def case_lock(self, preset: str, case: str) -> Path:
+        return self.grid_dir(preset) / "cases" / f".{case}.lock"
 
     @property
     def results_csv(self) -> Path:

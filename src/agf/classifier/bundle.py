@@ -50,8 +50,6 @@ class Bundle:
     path: Path
     model: TransferModel
     front_end: FrontEndSettings
-    agf_version: str
-    torch_version: str
 
 
 def write_bundle(model: TransferModel, path: Path | str, *, front_end: FrontEndSettings) -> Path:
@@ -150,8 +148,7 @@ def load_bundle(path: Path | str) -> Bundle:
         raise BundleError(str(err)) from None
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(fingerprints), genres=genres, mlp=mlp,
                           settings=settings, hop=hop)
-    return Bundle(path=path, model=model, front_end=front_end, agf_version=str(meta.get("agf_version")),
-                  torch_version=str(meta.get("torch_version")))
+    return Bundle(path=path, model=model, front_end=front_end)
 
 
 def is_bundle(path: Path | str) -> bool:

@@ -131,8 +131,7 @@ def extract_features(workdir: Path | str, refs: list[NetworkRef], *, batch_size:
     if stale():
         with ExitStack() as locks:  # in name order, so two processes never wait on each other
             for ref in sorted(stale(), key=lambda r: r.name):
-                folder = cache_dir(workdir.root, ref, hop)
-                locks.enter_context(exclusive(folder.parent / f".{folder.name}.lock"))
+                locks.enter_context(exclusive(workdir.features_lock(hop, ref.name)))
             todo = stale()  # another process may have built some while we waited
             if todo:
                 _embed_store(workdir.root, store, table, todo, fingerprints, batch_size=batch_size,

@@ -45,10 +45,6 @@ class Dataset:
     problems: list[Problem] = field(default_factory=list)
 
     @property
-    def has_subgenres(self) -> bool:
-        return any(t.subgenres for t in self.tracks)
-
-    @property
     def has_split(self) -> bool:
         return any(t.split for t in self.tracks)
 

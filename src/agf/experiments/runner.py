@@ -126,7 +126,7 @@ def case_job(workdir: str, case: Case, trained: dict[str, tuple[str, list[str]]]
         return row, said
     keep_freed_memory()
     torch.set_num_threads(threads)
-    with exclusive(row_path.with_name(f".{case.name}.lock")):
+    with exclusive(wd.case_lock(preset.name, case.name)):
         model = transfer(wd.root, refs, name=case.name, settings=settings, device=job_device(device), progress=False,
                          retrain_on_other_settings=True, log=said.append)
         evaluation = evaluate(wd.root, model, split="valid", device=job_device(device), progress=False)

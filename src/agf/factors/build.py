@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,13 +288,14 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
 
 def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
                   settings: FactorSettings = FactorSettings(), rebuild: bool = False, jobs: int = 1,
-                  device: str = "auto", progress: bool = True) -> dict[str, str]:
+                  device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> dict[str, str]:
     """Build every asked AG task; returns task -> "built" / "skipped (already built)" / "refused: reason".
 
     A finished task with the same settings, built from the same tracks, is skipped. One built
     with other settings or from other tracks (``tracks.csv`` changed since) is refused, or,
     with ``rebuild``, built anew; a task the data cannot give is refused. The other tasks
-    still run.
+    still run. ``log`` is told when a task is rebuilt and why; with ``progress`` also how each
+    build went.
 
     Raises:
         TaskError: a name in ``tasks`` that is not an AG task.
@@ -304,7 +305,7 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
     wd = Workdir(workdir)
     tracks = load_tracks(wd)  # MissingStep before anything else when prepare has not run
     device = str(resolve_device(device))  # k-means takes 'cpu' or 'cuda[:N]'
-    log = print if progress else (lambda *_: None)
+    detail = log if progress else (lambda *_: None)
     results: dict[str, str] = {}
     for task in tasks:
         folder = wd.factors_dir(task)
@@ -322,14 +323,14 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
         folder.mkdir(parents=True)
         save_settings(settings, folder / "settings.json")
         try:
-            summary = build_task(wd, task, settings, jobs=jobs, device=device, progress=progress, log=log)
+            summary = build_task(wd, task, settings, jobs=jobs, device=device, progress=progress, log=detail)
         except TaskRefused as err:
             shutil.rmtree(folder, ignore_errors=True)
             results[task] = f"refused: {err}"
             continue
         results[task] = "built"
-        log(f"{task}: built in {summary['seconds']:.1f} s: {summary['n_train_tracks']} training tracks of "
-            f"{summary['n_train_artists']} artists, {summary['n_held_out_tracks']} held-out validation tracks")
+        detail(f"{task}: built in {summary['seconds']:.1f} s: {summary['n_train_tracks']} training tracks of "
+               f"{summary['n_train_artists']} artists, {summary['n_held_out_tracks']} held-out validation tracks")
     return results
 
 

@@ -33,14 +33,14 @@ from tqdm.auto import tqdm
 
 from agf.atomic import atomic_path, write_text
 from agf.errors import AgfError
-from agf.settings import ensure_settings
+from agf.settings import Settings, ensure_settings
 
 SKIPPED_PREFIXES = ("metadata.",)
 EVENT_LISTS = ("rhythm.beats_position",)
 
 
 @dataclass(frozen=True)
-class EssentiaSettings:
+class EssentiaSettings(Settings):
     """What the cached descriptors were made with (the cache refuses to mix versions)."""
 
     extractor: str = "MusicExtractor(defaults)"

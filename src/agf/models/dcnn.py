@@ -138,12 +138,8 @@ class DCNN(nn.Module):
         self.head = build_head(self.widths, n_outputs)
         glorot_init(self)
 
-    @property
-    def feature_dim(self) -> int:
-        return self.widths.dense
-
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, 128, 43)`` -> ``(B, feature_dim)``: the dense-BN-ELU output (256 at width 1)."""
+        """``(B, 1, 128, 43)`` -> ``(B, widths.dense)``: the dense-BN-ELU output (256 at width 1)."""
         return self.trunk(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

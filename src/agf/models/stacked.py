@@ -30,7 +30,7 @@ class StackedDCNN(nn.Module):
         self.heads = nn.ModuleList(build_head(self.widths, n) for n in self.n_outputs)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, k, 128, 43)`` -> ``(B, k, feature_dim)``."""
+        """``(B, k, 128, 43)`` -> ``(B, k, widths.dense)``."""
         return self.trunk(self.stem(x)).view(x.shape[0], self.k, self.widths.dense)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -37,9 +37,6 @@ class TaskData:
     valid_starts: np.ndarray
     valid_targets: np.ndarray
 
-    @property
-    def soft(self) -> bool:
-        return self.targets.ndim == 2
 
 
 def fixed_segments(n_frames: np.ndarray, per_track: int, segment_frames: int) -> tuple[np.ndarray, np.ndarray]:
