@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from agf.classifier.mlp import TransferMLP
 from agf.device import autocast, resolve_device
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.width import match_width, setup_parameters
 from agf.runtime import keep_freed_memory
-from agf.classifier.mlp import TransferMLP
 
 # FMA-medium as the paper uses it: 25,000 30-s clips, 16 genres, 85/15 split
 TRACKS, TRAIN_TRACKS, GENRES = 25_000, 21_250, 16

@@ -57,12 +57,12 @@ def build_bundle(folder: Path) -> Path:
     """A 5-network bundle from a 1-epoch STN on 12 gtzan3 clips (see the module docstring)."""
     import pandas as pd
 
-    from agf.data.prepare import prepare
-    from agf.training.runs import train
     from agf.classifier.bundle import write_bundle
     from agf.classifier.fit import transfer
-    from agf.classifier.mlp import MLPSettings
     from agf.classifier.networks import NetworkRef
+    from agf.classifier.settings import MLPSettings
+    from agf.data.prepare import prepare
+    from agf.training.runs import train
     from agf.workdir import Workdir
 
     table = pd.read_csv(DATA / "gtzan3/tracks.csv")

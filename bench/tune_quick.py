@@ -23,12 +23,12 @@ from itertools import product
 
 import pandas as pd
 
+from agf.classifier.fit import transfer
+from agf.classifier.networks import NetworkRef
+from agf.classifier.settings import MLPSettings
 from agf.data.prepare import prepare
 from agf.runtime import keep_freed_memory
 from agf.training.runs import train, train_settings_for
-from agf.classifier.fit import transfer
-from agf.classifier.mlp import MLPSettings
-from agf.classifier.networks import NetworkRef
 
 
 def timed(step):

@@ -14,7 +14,7 @@ PACKAGE = Path(agf.__file__).parent
 # the foundation and its own or an earlier stage, never a later one
 STAGES = ("audio", "datasets", "data", "factors", "models", "training", "evaluation", "classifier", "experiments",
           "commands")
-FOUNDATION = ("errors", "atomic", "settings", "tasks", "workdir", "provenance", "device", "runtime", "locks")
+FOUNDATION = ("errors", "atomic", "settings", "tasks", "workdir", "provenance", "device", "runtime", "locks", "lazy")
 ENTRY = ("__init__", "__main__", "cli")  # the package's face and the command line: above every stage
 
 
@@ -74,20 +74,39 @@ def test_architecture_doc_draws_the_stages_in_order():
 
 
 def _modules_after(code: str) -> set[str]:
-    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    return set(out.split())
+    """The modules a fresh interpreter has loaded after running ``code`` (whatever the code prints)."""
+    probe = f"import sys\n{code}\nprint('MODULES', *sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    return set(out.rsplit("MODULES", 1)[1].split())
 
 
-def test_predict_help_loads_neither_dask_nor_matplotlib():
-    loaded = _modules_after("from agf.cli import main\ntry:\n    main(['predict', '--help'])\nexcept SystemExit:\n    pass")
+def _help(command: str) -> set[str]:
+    return _modules_after(f"from agf.cli import main\ntry:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass")
+
+
+def test_predict_help_loads_neither_dask_nor_matplotlib_nor_torch():
+    loaded = _help("predict")
     assert "agf.commands.predict" in loaded
-    for heavy in ("dask", "distributed", "matplotlib", "agf.experiments.runner", "agf.commands.experiment"):
+    for heavy in ("dask", "distributed", "matplotlib", "torch", "agf.commands.experiment"):
         assert heavy not in loaded, f"`agf predict --help` imported {heavy}"
 
 
+def test_a_one_file_predict_loads_neither_dask_nor_matplotlib(tmp_path):
+    loaded = _modules_after(f"from agf.cli import main\nmain(['predict', {str(tmp_path / 'no-bundle')!r}, 'x.mp3'])")
+    assert "agf.classifier.predict" in loaded  # it ran as far as opening the bundle
+    for heavy in ("dask", "distributed", "matplotlib", "sklearn", "essentia"):
+        assert heavy not in loaded, f"`agf predict` imported {heavy}"
+
+
+def test_every_command_helps_without_its_stage():
+    for command in ("prepare", "factors", "train", "transfer", "evaluate", "experiment", "demo"):
+        assert not {"torch", "dask", "matplotlib"} & _help(command), command
+
+
 def test_import_agf_is_light_and_the_api_resolves_on_use():
-    assert not any(m.startswith(("torch", "agf.")) for m in _modules_after("import agf"))
+    loaded = _modules_after("import agf")
+    assert not any(m.startswith(("torch", "numpy")) for m in loaded)
+    assert {m for m in loaded if m.startswith("agf")} == {"agf", "agf.lazy"}
     for name in ("prepare", "build_factors", "train", "transfer", "evaluate", "run_experiment", "predict"):
         assert callable(getattr(agf, name)) and getattr(agf, name).__doc__, name
     assert set(agf.__all__) >= {"prepare", "build_factors", "train", "transfer", "evaluate", "run_experiment", "predict"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tracemalloc
 
@@ -17,10 +18,10 @@ from agf.audio.decode import load_audio
 from agf.audio.segments import segment_starts
 from agf.classifier.bundle import BundleError, load_bundle, write_bundle
 from agf.classifier.fit import transfer
-from agf.classifier.mlp import MLPSettings
 from agf.classifier.networks import Embedder, NetworkRef, load_runs
-from agf.classifier.predict import Predictor, PredictSettings, predict
+from agf.classifier.predict import Predictor, predict
 from agf.classifier.scoring import track_probabilities
+from agf.classifier.settings import MLPSettings, PredictSettings
 from agf.cli import main
 from agf.data.tables import load_tracks, open_store
 from agf.errors import AgfError
@@ -35,6 +36,15 @@ def bundle(small_workdir, tmp_path_factory):
     path = tmp_path_factory.mktemp("bundle") / "model.agf"
     write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
     return path
+
+
+def test_bundle_fingerprints_stay_the_sha256_of_each_runs_files(bundle):
+    """The format bundles of every agf version are checked against: a run's settings then weights, hashed."""
+    meta = json.loads((bundle / "bundle.json").read_text())
+    for net in meta["networks"]:
+        folder = bundle / "networks" / net["run"]
+        files = (folder / "settings.json").read_bytes() + (folder / "weights.safetensors").read_bytes()
+        assert net["fingerprint"] == hashlib.sha256(files).hexdigest()[:16]
 
 
 def test_bundle_predictions_equal_the_evaluation_path(small_workdir, bundle):

@@ -14,8 +14,8 @@ from sklearn import metrics as skm
 from agf.audio.segments import segment_starts
 from agf.classifier import fit as fit_module
 from agf.classifier.features import cache_dir, extract_features
-from agf.classifier.mlp import MLPSettings
 from agf.classifier.networks import NetworkRef, load_runs, parse_networks
+from agf.classifier.settings import MLPSettings
 from agf.cli import main
 from agf.data.tables import genre_classes, load_tracks, open_store
 from agf.errors import AgfError, MissingStep

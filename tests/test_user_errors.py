@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from agf.cli import main
-from agf.data.prepare import DatasetSettings
+from agf.data.settings import DatasetSettings
 from agf.errors import SettingsError
 from agf.training.settings import TrainSettings
 

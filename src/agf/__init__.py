@@ -14,6 +14,8 @@ The pipeline, one function a stage (each imported on first use, so ``import agf`
     agf.predict(bundle, paths)                   classify audio files with a bundle
 """
 
+from agf.lazy import lazy_exports
+
 __version__ = "0.1.0"
 
 _API = {
@@ -27,15 +29,4 @@ _API = {
 }
 
 __all__ = ["__version__", *_API]
-
-
-def __getattr__(name: str):
-    if name in _API:
-        import importlib
-
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'agf' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _API)

@@ -28,13 +28,16 @@ def digest(*texts: str | bytes) -> str:
 
 
 def file_digest(*paths: Path) -> str:
-    """A short SHA-256 of the files' bytes, in order (read in 1 MiB blocks)."""
+    """A short SHA-256 of the files' bytes one after the other (read in 1 MiB blocks).
+
+    No separator between files, so the digest of a run's settings and weights stays the one
+    written into the bundles and models of earlier versions.
+    """
     h = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-        h.update(b"\0")
     return h.hexdigest()[:DIGEST_CHARS]
 
 

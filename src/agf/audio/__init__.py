@@ -1,25 +1,23 @@
 """Audio front end: decoding, resampling, log-mel spectrograms (frames first) and 1-s segments."""
 
-from agf.audio.decode import AudioError, load_audio, stream_audio
-from agf.audio.frontend import file_log_mel
-from agf.audio.mel import N_MELS, FrontEndSettings, LogMel, mel_filterbank, power_to_db
-from agf.audio.segments import SEGMENT_FRAMES, SEGMENT_HOP, pad_frames, segment_starts
-from agf.audio.streaming import ChunkedLogMel, SegmentCutter
+from agf.lazy import lazy_exports
 
-__all__ = [
-    "N_MELS",
-    "SEGMENT_FRAMES",
-    "SEGMENT_HOP",
-    "AudioError",
-    "ChunkedLogMel",
-    "FrontEndSettings",
-    "LogMel",
-    "SegmentCutter",
-    "file_log_mel",
-    "load_audio",
-    "mel_filterbank",
-    "pad_frames",
-    "power_to_db",
-    "segment_starts",
-    "stream_audio",
-]
+_EXPORTS = {
+    "AudioError": "agf.audio.decode",
+    "load_audio": "agf.audio.decode",
+    "stream_audio": "agf.audio.decode",
+    "file_log_mel": "agf.audio.frontend",
+    "N_MELS": "agf.audio.mel",
+    "FrontEndSettings": "agf.audio.mel",
+    "LogMel": "agf.audio.mel",
+    "mel_filterbank": "agf.audio.mel",
+    "power_to_db": "agf.audio.mel",
+    "SEGMENT_FRAMES": "agf.audio.segments",
+    "SEGMENT_HOP": "agf.audio.segments",
+    "pad_frames": "agf.audio.segments",
+    "segment_starts": "agf.audio.segments",
+    "ChunkedLogMel": "agf.audio.streaming",
+    "SegmentCutter": "agf.audio.streaming",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

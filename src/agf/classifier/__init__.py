@@ -8,12 +8,21 @@
 - ``predict``: classifying audio files with a bundle, streamed
 """
 
-from agf.classifier.bundle import load_bundle, write_bundle
-from agf.classifier.fit import transfer
-from agf.classifier.mlp import MLPSettings
-from agf.classifier.networks import NetworkRef, parse_networks, parse_runs
-from agf.classifier.predict import Prediction, Predictor, PredictSettings, predict
-from agf.classifier.scoring import Evaluation, evaluate
+from agf.lazy import lazy_exports
 
-__all__ = ["Evaluation", "MLPSettings", "NetworkRef", "PredictSettings", "Prediction", "Predictor", "evaluate", "load_bundle",
-           "parse_networks", "parse_runs", "predict", "transfer", "write_bundle"]
+_EXPORTS = {
+    "load_bundle": "agf.classifier.bundle",
+    "write_bundle": "agf.classifier.bundle",
+    "transfer": "agf.classifier.fit",
+    "MLPSettings": "agf.classifier.settings",
+    "PredictSettings": "agf.classifier.settings",
+    "NetworkRef": "agf.classifier.networks",
+    "parse_networks": "agf.classifier.networks",
+    "parse_runs": "agf.classifier.networks",
+    "Prediction": "agf.classifier.predict",
+    "Predictor": "agf.classifier.predict",
+    "Evaluation": "agf.classifier.scoring",
+    "evaluate": "agf.classifier.scoring",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

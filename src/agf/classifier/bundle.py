@@ -24,7 +24,6 @@ import torch
 from agf import __version__
 from agf.atomic import write_json
 from agf.audio.mel import FrontEndSettings
-from agf.classifier.mlp import MLPSettings
 from agf.classifier.model import (
     ModelError,
     TransferModel,
@@ -33,6 +32,7 @@ from agf.classifier.model import (
     save_mlp,
 )
 from agf.classifier.networks import RUN_FILES, NetworkRef, run_fingerprint
+from agf.classifier.settings import MLPSettings
 from agf.settings import to_dict
 
 BUNDLE_FORMAT = "agf-bundle"

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agf.classifier.features import extract_features
-from agf.classifier.mlp import MLPSettings, train_mlp
+from agf.classifier.mlp import train_mlp
 from agf.classifier.model import TransferModel, load_model, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
+from agf.classifier.settings import MLPSettings
 from agf.data.tables import (
     genre_classes,
     genre_indices,

@@ -9,42 +9,12 @@ of its segments' distributions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from agf.audio.segments import SEGMENT_HOP
-from agf.settings import Interval, Settings
-
-
-@dataclass(frozen=True)
-class MLPSettings(Settings):
-    """Architecture and training of the transfer MLP, and the segment hop of its features.
-
-    ``hop`` is the number of frames between the starts of a track's 1-s segments, in
-    training, evaluation and prediction alike (21: 50 % overlap, the paper's setting).
-    """
-
-    hidden: int = 1024
-    dropout: float = 0.5
-    epochs: int = 50
-    learning_rate: float = 1e-3
-    batch_size: int = 64
-    seed: int = 0
-    hop: int = SEGMENT_HOP
-
-    constraints = {
-        "hidden": Interval(int, 1),
-        "dropout": Interval(float, 0.0, 1.0, high_open=True),
-        "epochs": Interval(int, 1),
-        "learning_rate": Interval(float, 0.0, low_open=True),
-        "batch_size": Interval(int, 1),
-        "seed": Interval(int, 0),
-        "hop": Interval(int, 1),
-    }
+from agf.classifier.settings import MLPSettings
 
 
 class TransferMLP(nn.Module):

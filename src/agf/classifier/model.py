@@ -23,8 +23,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from agf.atomic import atomic_path, write_json
-from agf.classifier.mlp import MLPSettings, TransferMLP
+from agf.classifier.mlp import TransferMLP
 from agf.classifier.networks import NetworkRef
+from agf.classifier.settings import MLPSettings
 from agf.errors import AgfError
 from agf.settings import load_settings, save_settings
 

@@ -26,8 +26,8 @@ from agf.audio.mel import LogMel
 from agf.audio.streaming import ChunkedLogMel, SegmentCutter
 from agf.classifier.bundle import Bundle, BundleError, load_bundle
 from agf.classifier.networks import Embedder, load_runs
+from agf.classifier.settings import PredictSettings
 from agf.device import autocast, resolve_device
-from agf.settings import Interval, Settings
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,6 @@ class Prediction:
         rest = "  ".join(f"{g} {p:.3f}" for g, p in ranked[1:])
         note = ", padded" if self.padded else ""
         return f"{self.path}: {self.genre} {ranked[0][1]:.3f}  ({rest})  [{self.n_segments} segments{note}]"
-
-
-@dataclass(frozen=True)
-class PredictSettings(Settings):
-    """``batch_size``: segments per forward pass; ``block_seconds``: audio decoded at a time, which
-    bounds memory and is the span of the dB floor (see the module docstring)."""
-
-    batch_size: int = 256
-    block_seconds: float = 60.0
-
-    constraints = {"batch_size": Interval(int, 1), "block_seconds": Interval(float, 0.0, low_open=True)}
 
 
 class Predictor:

@@ -8,7 +8,6 @@ import sys
 from dataclasses import replace
 
 from agf.experiments.presets import PRESETS
-from agf.experiments.runner import run_experiment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.experiments.runner import run_experiment
+
     run_experiment(f"synthetic:{args.tracks}", args.workdir, preset=replace(PRESETS["quick"], seed=args.seed),
                    workers=args.workers, device=args.device, progress=args.progress,
                    command=shlex.join(["agf", *sys.argv[1:]]))

@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agf.classifier.scoring import evaluate
-from agf.evaluation.report import write_evaluation
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path, help="DIR/transfer/<name> folder or a model bundle folder")
@@ -21,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.classifier.scoring import evaluate
+    from agf.evaluation.report import write_evaluation
+
     evaluation = evaluate(args.workdir, args.model, split=args.split, device=args.device, progress=args.progress)
     out = args.out or args.model
     paths = write_evaluation(evaluation.scores, evaluation.tracks, out, split=args.split,

@@ -13,8 +13,8 @@ import sys
 from dataclasses import replace
 
 from agf.datasets.sources import SOURCE_SYNTAX
+from agf.experiments.grid import GRID_ARCHS
 from agf.experiments.presets import PRESETS
-from agf.experiments.runner import GRID_ARCHS, run_experiment
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.experiments.runner import run_experiment
+
     archs = tuple(a.strip() for a in args.archs.split(",") if a.strip())
     overrides = {name: getattr(args, name) for name in ("epochs", "mlp_epochs", "clusters", "hop")
                  if getattr(args, name) is not None}

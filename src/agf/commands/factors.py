@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from agf.factors.build import build_factors
 from agf.factors.settings import MISSING_ARTIST_CHOICES, FactorSettings
 from agf.tasks import AG_TASKS
 
@@ -31,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.factors.build import build_factors
+
     settings = FactorSettings(n_clusters=args.clusters, n_groups=args.groups, missing_artist=args.missing_artist,
                               hard_targets=args.hard_targets, seed=args.seed)
     results = build_factors(args.workdir, tasks=args.tasks, settings=settings, rebuild=args.rebuild, jobs=args.jobs,

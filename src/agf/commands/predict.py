@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from agf.classifier.predict import Predictor, PredictSettings
+from agf.classifier.settings import PredictSettings
 from agf.errors import AgfError
 from agf.workdir import Workdir
 
@@ -35,6 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.classifier.predict import Predictor
+
     settings = PredictSettings(batch_size=args.batch_size, block_seconds=args.block_seconds)
     if args.workdir is not None:
         bundle, audio = Workdir(args.workdir).bundle_dir, args.paths

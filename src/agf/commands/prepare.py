@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from agf.data.prepare import DatasetSettings, prepare
-from agf.data.splits import STRATEGIES
+from agf.data.settings import STRATEGIES, DatasetSettings
 from agf.datasets.sources import SOURCE_SYNTAX
 
 
@@ -27,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.data.prepare import prepare
+
     summary = prepare(args.source, args.workdir, split=args.split, valid_fraction=args.valid_fraction,
                       seed=args.seed, jobs=args.jobs, progress=args.progress)
     print(summary.describe())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 
 from agf.tasks import ARCHS
-from agf.training.runs import load_run, train
 from agf.training.settings import TrainSettings, train_settings_for
 
 
@@ -36,6 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.training.runs import load_run, train
+
     settings = train_settings_for(args.arch, args.tasks, epochs=args.epochs, seed=args.seed,
                                   batch_size=args.batch_size, mtn_draw=args.mtn_draw, wstn_match=args.wstn_match)
     run_dir = train(args.workdir, tasks=settings.tasks, arch=settings.arch, settings=settings, device=args.device,

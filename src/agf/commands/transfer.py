@@ -15,13 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agf.classifier.bundle import write_bundle
-from agf.classifier.fit import default_name, transfer
-from agf.classifier.mlp import MLPSettings
-from agf.classifier.networks import parse_networks, parse_runs
-from agf.classifier.scoring import evaluate
-from agf.data.tables import load_tracks, open_store
-from agf.evaluation.report import write_evaluation
+from agf.classifier.settings import MLPSettings
 from agf.workdir import Workdir
 
 
@@ -40,6 +34,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agf.classifier.bundle import write_bundle
+    from agf.classifier.fit import default_name, transfer
+    from agf.classifier.networks import parse_networks, parse_runs
+    from agf.classifier.scoring import evaluate
+    from agf.data.tables import load_tracks, open_store
+    from agf.evaluation.report import write_evaluation
+
     settings = MLPSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                            seed=args.seed, hop=args.hop)
     wd = Workdir(args.workdir)

@@ -1,8 +1,15 @@
 """The prepared data of a work directory: the spectrogram store, the splits and ``agf prepare``."""
 
-from agf.data.prepare import prepare
-from agf.data.splits import assign_splits
-from agf.data.store import MelStore, StoreWriter
-from agf.data.tables import genre_classes, load_tracks, open_store
+from agf.lazy import lazy_exports
 
-__all__ = ["MelStore", "StoreWriter", "assign_splits", "genre_classes", "load_tracks", "open_store", "prepare"]
+_EXPORTS = {
+    "DatasetSettings": "agf.data.settings",
+    "assign_splits": "agf.data.splits",
+    "MelStore": "agf.data.store",
+    "StoreWriter": "agf.data.store",
+    "genre_classes": "agf.data.tables",
+    "load_tracks": "agf.data.tables",
+    "open_store": "agf.data.tables",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

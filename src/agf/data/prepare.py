@@ -17,30 +17,15 @@ from agf.audio.decode import AudioError
 from agf.audio.frontend import file_log_mel
 from agf.audio.mel import FrontEndSettings, LogMel
 from agf.audio.segments import pad_frames
-from agf.data.splits import STRATEGIES, assign_splits, check_split
+from agf.data.settings import DatasetSettings
+from agf.data.splits import assign_splits, check_split
 from agf.data.store import StoreWriter
 from agf.data.tables import TRACK_COLUMNS, write_tracks
 from agf.datasets.sources import canonical_source, load_source
 from agf.datasets.tracks import Problem, Track
 from agf.runtime import keep_freed_memory
-from agf.settings import Interval, OneOf, Settings, ensure_settings
+from agf.settings import ensure_settings
 from agf.workdir import Workdir
-
-
-@dataclass(frozen=True)
-class DatasetSettings(Settings):
-    """What the work directory's tracks and split were made from."""
-
-    source: str
-    split: str = "artist"
-    valid_fraction: float = 0.15
-    seed: int = 0
-
-    constraints = {
-        "split": OneOf(*STRATEGIES),
-        "valid_fraction": Interval(float, 0.0, 1.0, low_open=True, high_open=True),
-        "seed": Interval(int, 0),
-    }
 
 
 @dataclass

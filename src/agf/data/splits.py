@@ -13,10 +13,9 @@ from collections import Counter
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
+from agf.data.settings import STRATEGIES
 from agf.datasets.tracks import Dataset, Track
 from agf.errors import AgfError
-
-STRATEGIES = ("artist", "random", "source")
 
 
 class SplitError(AgfError):

@@ -3,7 +3,13 @@
 Nothing here knows of models or work directories; the transfer stage and the grid score with it.
 """
 
-from agf.evaluation.metrics import Scores, score
-from agf.evaluation.report import write_evaluation, write_report
+from agf.lazy import lazy_exports
 
-__all__ = ["Scores", "score", "write_evaluation", "write_report"]
+_EXPORTS = {
+    "Scores": "agf.evaluation.metrics",
+    "score": "agf.evaluation.metrics",
+    "write_evaluation": "agf.evaluation.report",
+    "write_report": "agf.evaluation.report",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,7 +1,14 @@
 """The paper's experiment grid: every task subset as STN and MTN (+ wSTN), presets, the Dask runner, reports."""
 
-from agf.experiments.grid import Case, Network, plan_cases
-from agf.experiments.presets import PRESETS, Preset
-from agf.experiments.runner import run_experiment
+from agf.lazy import lazy_exports
 
-__all__ = ["PRESETS", "Case", "Network", "Preset", "plan_cases", "run_experiment"]
+_EXPORTS = {
+    "Case": "agf.experiments.grid",
+    "Network": "agf.experiments.grid",
+    "plan_cases": "agf.experiments.grid",
+    "PRESETS": "agf.experiments.presets",
+    "Preset": "agf.experiments.presets",
+    "run_experiment": "agf.experiments.runner",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,6 +13,8 @@ from itertools import combinations
 
 from agf.tasks import GENRE_TASK, setup_name
 
+GRID_ARCHS = ("stn", "mtn")  # the grid's two architectures; wSTN cases come with --wstn
+
 
 @dataclass(frozen=True)
 class Network:

@@ -29,10 +29,10 @@ from tqdm.auto import tqdm
 from agf.atomic import write_csv, write_json
 from agf.classifier.bundle import write_bundle
 from agf.classifier.fit import transfer
-from agf.classifier.mlp import MLPSettings
 from agf.classifier.model import load_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.scoring import evaluate
+from agf.classifier.settings import MLPSettings
 from agf.data.prepare import prepare
 from agf.data.tables import (
     genre_classes,
@@ -50,7 +50,7 @@ from agf.experiments.cluster import (
     job_device,
     open_client,
 )
-from agf.experiments.grid import Case, Network, networks_of, plan_cases
+from agf.experiments.grid import GRID_ARCHS, Case, Network, networks_of, plan_cases
 from agf.experiments.presets import PRESETS, Preset
 from agf.experiments.report import RESULT_COLUMNS, write_report
 from agf.factors.build import build_factors
@@ -62,8 +62,6 @@ from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks, setup_name
 from agf.training.runs import load_run, train
 from agf.training.settings import train_settings_for
 from agf.workdir import Workdir
-
-GRID_ARCHS = ("stn", "mtn")  # wSTN cases come with --wstn
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,13 @@
 - ``targets``: :func:`load_targets` / :class:`TaskTargets`, what the training code reads
 """
 
-from agf.factors.build import build_factors
-from agf.factors.settings import FactorSettings
-from agf.factors.targets import TaskTargets, load_targets
+from agf.lazy import lazy_exports
 
-__all__ = ["FactorSettings", "TaskTargets", "build_factors", "load_targets"]
+_EXPORTS = {
+    "build_factors": "agf.factors.build",
+    "FactorSettings": "agf.factors.settings",
+    "TaskTargets": "agf.factors.targets",
+    "load_targets": "agf.factors.targets",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
