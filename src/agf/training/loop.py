@@ -27,6 +27,7 @@ from agf.models.dcnn import DCNN
 from agf.models.multitask import MultiTaskDCNN
 from agf.models.stacked import StackedDCNN
 from agf.tasks import TASKS
+from agf.timing import StageClock
 from agf.training.checkpoint import (
     load_checkpoint,
     restore_rng,
@@ -36,7 +37,7 @@ from agf.training.checkpoint import (
 from agf.training.data import TaskData
 from agf.training.loader import BatchLoader
 from agf.training.schedule import MultiTaskSchedule, SampleStream, StackedSchedule
-from agf.training.settings import TrainSettings
+from agf.training.settings import TrainOptions, TrainSettings
 
 LOG_COLUMNS = ["epoch", "task", "train_loss", "valid_loss", "samples_per_s", "seconds"]
 SYNC_EVERY = 20  # steps between host syncs (progress bar, NaN check): a sync per step stalls a GPU
@@ -96,10 +97,13 @@ class Trainer:
     """Trains one run's model from its data; resumable from ``run_dir/checkpoint.pt``."""
 
     def __init__(self, run_dir: Path, settings: TrainSettings, data: list[TaskData], store: MelStore,
-                 mean: np.ndarray, std: np.ndarray, *, width: float, device: torch.device, progress: bool = True,
-                 compile_model: bool = False):
+                 mean: np.ndarray, std: np.ndarray, *, width: float, device: torch.device,
+                 options: TrainOptions = TrainOptions(), clock: StageClock | None = None):
         self.run_dir, self.settings, self.data, self.store = Path(run_dir), settings, data, store
-        self.device, self.progress, self.width = device, progress, width
+        self.device, self.width, self.options = device, width, options
+        self.progress = options.progress
+        self.clock = clock or StageClock()
+        self.sync = torch.cuda.synchronize if device.type == "cuda" else None
         self.stacked = settings.arch != "mtn"
         self.model = build_model(settings, data, width).to(device)
         if device.type == "cuda":
@@ -113,8 +117,9 @@ class Trainer:
             self.schedule = MultiTaskSchedule(streams, settings.batch_size, np.random.default_rng(settings.seed),
                                               per_epoch=settings.mtn_draw == "epoch")
         self.loader = BatchLoader(store, data, mean, std, device, stacked=self.stacked)
-        self.forward = torch.compile(self.model) if compile_model else self.model
+        self.forward = torch.compile(self.model) if options.compile_model else self.model
         self.state = Progress()
+        self._last_checkpoint = time.monotonic()
 
     # -- resuming -----------------------------------------------------------------------------
     def resume(self) -> bool:
@@ -133,6 +138,7 @@ class Trainer:
             "epoch": self.state.epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state(), "rng": rng_state(self.device), "log": self.state.log,
             "finished": self.state.finished})
+        self._last_checkpoint = time.monotonic()
 
     # -- one step -----------------------------------------------------------------------------
     def step(self, x: torch.Tensor, targets: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
@@ -151,18 +157,31 @@ class Trainer:
 
     # -- epochs -------------------------------------------------------------------------------
     def train(self, on_epoch=None) -> None:
-        """Run the remaining epochs, checkpointing after each; ``on_epoch(epoch)`` is called after it."""
+        """Run the remaining epochs; ``on_epoch(epoch)`` is called after each.
+
+        The validation loss is computed every ``options.valid_every`` epochs and after the last;
+        a checkpoint is written when ``options.checkpoint_seconds`` have passed since the last
+        one, and after the last epoch. A checkpoint holds everything the next epoch depends on,
+        so a run resumed from any of them ends with the weights of an uninterrupted run.
+        """
         total = self.settings.total_epochs
         for epoch in range(self.state.epoch + 1, total + 1):
-            train_losses, samples_per_s, seconds = self.train_epoch(epoch, total)
-            valid_losses = self.validation_losses()
+            with self.clock.stage("training steps", self.sync):
+                train_losses, samples_per_s, seconds = self.train_epoch(epoch, total)
+            if epoch % self.options.valid_every == 0 or epoch == total:
+                with self.clock.stage("validation loss", self.sync):
+                    valid_losses = self.validation_losses()
+            else:
+                valid_losses = [float("nan")] * len(self.data)
             for t, d in enumerate(self.data):
                 self.state.log.append({"epoch": epoch, "task": d.task, "train_loss": train_losses[t],
                                        "valid_loss": valid_losses[t], "samples_per_s": samples_per_s,
                                        "seconds": seconds})
             self.state.epoch = epoch
-            self.checkpoint()
-            write_log(self.run_dir, self.state.log)
+            with self.clock.stage("checkpoints"):
+                if epoch == total or time.monotonic() - self._last_checkpoint >= self.options.checkpoint_seconds:
+                    self.checkpoint()
+                write_log(self.run_dir, self.state.log)
             if on_epoch is not None:
                 on_epoch(epoch)
 

@@ -43,10 +43,11 @@ from agf.models.width import match_width, setup_parameters
 from agf.provenance import changed_inputs, record_inputs
 from agf.settings import ensure_settings, load_settings, replace_settings
 from agf.tasks import GENRE_TASK, parse_tasks, setup_name
+from agf.timing import StageClock
 from agf.training.checkpoint import CHECKPOINT
 from agf.training.data import load_task_data, standardisation
 from agf.training.loop import Trainer
-from agf.training.settings import TrainSettings, train_settings_for
+from agf.training.settings import TrainOptions, TrainSettings, train_settings_for
 from agf.workdir import Workdir
 
 TargetsLoader = Callable[[Path, str], TaskTargets]  # (workdir, AG task) -> its targets
@@ -162,15 +163,17 @@ def _forget_training(run_dir: Path) -> None:
 
 
 def train(workdir: Path | str, *, tasks: str | Sequence[str], arch: str, settings: TrainSettings | None = None,
-          device: str = "auto", progress: bool = True, targets_loader: TargetsLoader = load_targets,
-          compile_model: bool = False, on_epoch: Callable[[int], None] | None = None,
+          device: str = "auto", progress: bool = True, options: TrainOptions | None = None,
+          targets_loader: TargetsLoader = load_targets, on_epoch: Callable[[int], None] | None = None,
           run_name: str | None = None, retrain_on_other_settings: bool = False,
-          log: Callable[[str], None] = print) -> Path:
+          log: Callable[[str], None] = print, clock: StageClock | None = None) -> Path:
     """Train (or resume, or reuse) the run ``arch`` over ``tasks``; returns its folder.
 
-    ``settings`` default to :func:`train_settings_for` (200 epochs per STN). A finished run is
-    returned as is while its inputs are unchanged; a stale one is retrained (``log`` says why);
-    an interrupted one resumes from its last checkpoint. ``targets_loader`` replaces
+    ``settings`` default to :func:`train_settings_for` (200 epochs per STN); ``options`` say how
+    the run is carried out (checkpoint interval, validation interval; default ``TrainOptions()``
+    with ``progress``). A finished run is returned as is while its inputs are unchanged; a stale
+    one is retrained (``log`` says why); an interrupted one resumes from its last checkpoint.
+    ``clock`` receives the time of each part of training. ``targets_loader`` replaces
     :func:`agf.factors.targets.load_targets` (tests). ``on_epoch(epoch)`` runs after each
     epoch's checkpoint. ``run_name`` replaces the default folder name :func:`run_dir_for`.
 
@@ -202,20 +205,23 @@ def train(workdir: Path | str, *, tasks: str | Sequence[str], arch: str, setting
         return run_dir
     record_inputs(run_dir / INPUTS, inputs)  # before the first checkpoint, so a resume can check it
     torch_device = resolve_device(device)
+    clock = clock or StageClock()
     genres = genre_classes(tracks)
-    data = [load_task_data(wd, store, tracks, task, genres, valid_segments=settings.valid_segments,
-                           ag_targets=ag_targets.get(task)) for task in settings.trained_tasks]
     width = 1.0
     if arch == "wstn":
         width, count, target = wstn_width(wd.root, settings, len(genres), targets_loader)
         log(f"wSTN width x{width:.4f}: {count:,} parameters; the {len(settings.tasks)}-task "
             f"{settings.wstn_match.upper()} {''.join(settings.tasks)} has {target:,}")
-    train_ids = tracks.loc[tracks["split"] == "train", "track_id"]
-    mean, std = standardisation(store, np.array([store.row_of[t] for t in train_ids if t in store.row_of],
-                                                dtype=np.int64))
-    trainer = Trainer(run_dir, settings, data, store, mean, std, width=width, device=torch_device,
-                      progress=progress, compile_model=compile_model)
-    if trainer.resume() and progress:
+    with clock.stage("training data and standardisation"):
+        data = [load_task_data(wd, store, tracks, task, genres, valid_segments=settings.valid_segments,
+                               ag_targets=ag_targets.get(task)) for task in settings.trained_tasks]
+        train_ids = tracks.loc[tracks["split"] == "train", "track_id"]
+        mean, std = standardisation(store, np.array([store.row_of[t] for t in train_ids if t in store.row_of],
+                                                    dtype=np.int64))
+    options = options or TrainOptions(progress=progress)
+    trainer = Trainer(run_dir, settings, data, store, mean, std, width=width, device=torch_device, options=options,
+                      clock=clock)
+    if trainer.resume() and options.progress:
         log(f"resuming {run_dir.name} after epoch {trainer.state.epoch} of {settings.total_epochs}")
     trainer.train(on_epoch=on_epoch)
     metadata = {"genres": list(genres), "n_outputs": {d.task: d.n_outputs for d in data}, "width": width,

@@ -67,3 +67,26 @@ def train_settings_for(arch: str, tasks: str | Sequence[str], *, epochs: int = 2
                        **options) -> TrainSettings:
     """The settings of a standard run of ``arch`` over ``tasks`` (``epochs`` per STN)."""
     return TrainSettings(arch=arch, tasks=parse_tasks(tasks), epochs=epochs, seed=seed, **options)
+
+
+@dataclass(frozen=True)
+class TrainOptions(Settings):
+    """How a run is carried out, without changing what it learns (not saved with the run).
+
+    ``checkpoint_seconds``: a checkpoint is written when this long has passed since the last
+    one, and after the last epoch (a kill loses at most this much work; 0: after every epoch).
+    ``valid_every``: the validation loss of ``log.csv`` every this many epochs, and after the
+    last. ``compile_model``: ``torch.compile`` the training model.
+    """
+
+    checkpoint_seconds: float = 60.0
+    valid_every: int = 1
+    compile_model: bool = False
+    progress: bool = True
+
+    constraints = {
+        "checkpoint_seconds": Interval(float, 0.0),
+        "valid_every": Interval(int, 1),
+        "compile_model": OneOf(False, True),
+        "progress": OneOf(False, True),
+    }
