@@ -1,6 +1,6 @@
 """Shared fixtures: the real data in ../shared/data (skipped with a reason where it is absent),
-manifests of real files, stand-in artist-group targets, one-epoch training runs and CLI commands
-killed with SIGKILL at a chosen point."""
+synthesised clips that need no data, manifests of real files, stand-in artist-group targets,
+one-epoch training runs and CLI commands killed with SIGKILL at a chosen point."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from agf.data.prepare import prepare
 from agf.data.tables import load_tracks
+from agf.datasets.synthetic import SyntheticSettings, synthesize_track
 from agf.errors import AgfError
 from agf.factors.targets import TaskTargets
 from agf.training.runs import train
@@ -34,6 +35,20 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"real test data not found at {DATA} (the ../shared folder beside the repository)")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_clip() -> Callable[..., np.ndarray]:
+    """``synthetic_clip(index, seconds=2.0, sample_rate=22050)``: track ``index`` of a 6-track synthetic
+    dataset (0 ambient drone, 1 punk rock, 2 folk, 3 cool jazz, 4 boom-bap hip-hop, 5 house), mono
+    float32 peaking at -1 dBFS. Synthesised music (drums, bass, chords, melody, reverb), the same on
+    every run, so the maths checks against librosa and scikit-learn run on a clone without ../shared."""
+
+    def clip(index: int, seconds: float = 2.0, sample_rate: int = 22050) -> np.ndarray:
+        settings = SyntheticSettings(n_tracks=6, duration_s=seconds, sample_rate=sample_rate)
+        return synthesize_track(settings, index)[0]
+
+    return clip
 
 
 def _link_manifest(folder: Path, rows: list[dict], audio: dict[str, Path]) -> Path:
