@@ -1,8 +1,15 @@
 """Shared fixtures: the real data in ../shared/data (skipped with a reason where it is absent),
-manifests of real files, stand-in artist-group targets and one-epoch training runs."""
+synthesised clips that need no data, manifests of real files, stand-in artist-group targets,
+one-epoch training runs and CLI commands killed with SIGKILL at a chosen point."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +19,7 @@ import pytest
 
 from agf.data.prepare import prepare
 from agf.data.tables import load_tracks
+from agf.datasets.synthetic import SyntheticSettings, synthesize_track
 from agf.errors import AgfError
 from agf.factors.targets import TaskTargets
 from agf.training.runs import train
@@ -27,6 +35,20 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"real test data not found at {DATA} (the ../shared folder beside the repository)")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_clip() -> Callable[..., np.ndarray]:
+    """``synthetic_clip(index, seconds=2.0, sample_rate=22050)``: track ``index`` of a 6-track synthetic
+    dataset (0 ambient drone, 1 punk rock, 2 folk, 3 cool jazz, 4 boom-bap hip-hop, 5 house), mono
+    float32 peaking at -1 dBFS. Synthesised music (drums, bass, chords, melody, reverb), the same on
+    every run, so the maths checks against librosa and scikit-learn run on a clone without ../shared."""
+
+    def clip(index: int, seconds: float = 2.0, sample_rate: int = 22050) -> np.ndarray:
+        settings = SyntheticSettings(n_tracks=6, duration_s=seconds, sample_rate=sample_rate)
+        return synthesize_track(settings, index)[0]
+
+    return clip
 
 
 def _link_manifest(folder: Path, rows: list[dict], audio: dict[str, Path]) -> Path:
@@ -92,3 +114,39 @@ def small_workdir(shared_data, link_manifest, make_run, tmp_path_factory):
     prepare(str(csv), workdir, jobs=1, progress=False, valid_fraction=0.3)
     run = make_run(workdir, "gm", "stn")
     return workdir, run
+
+
+# what the child runs after the patch: the command line, as `agf` would
+_CLI_MAIN = """
+
+import sys
+
+from agf.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _run_killed_cli(patch: str, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 600) -> None:
+    """Run ``agf ARGV`` in a child Python that first executes ``patch``, and assert the child died of SIGKILL.
+
+    ``patch`` is Python source that wraps an agf function so that the child kills itself with
+    SIGKILL at an exact point. The child has a session of its own, so ``os.killpg(0, SIGKILL)``
+    in the patch takes the processes it started (a Dask cluster) with it, and nothing else.
+    """
+    script = textwrap.dedent(patch) + _CLI_MAIN
+    # stderr to a file, not a pipe: a pipe held open by a grandchild that outlived the kill would hang the read
+    with tempfile.TemporaryFile() as stderr:
+        child = subprocess.run([sys.executable, "-c", script, *argv], check=False, stdout=subprocess.DEVNULL,
+                               stderr=stderr, env={**os.environ, **(env or {})}, start_new_session=True,
+                               timeout=timeout)
+        stderr.seek(0)
+        said = stderr.read().decode(errors="replace")[-3000:]
+    assert child.returncode == -signal.SIGKILL, f"agf {argv[0]} exited {child.returncode} before the kill:\n{said}"
+
+
+@pytest.fixture(scope="session")
+def run_killed_cli() -> Callable[..., None]:
+    """``run_killed_cli(patch, argv, env=None, timeout=600)``: ``agf ARGV`` run in a child process that
+    ``patch`` (Python source) makes SIGKILL itself at a chosen point; fails unless it died of that kill."""
+    return _run_killed_cli

@@ -1,6 +1,9 @@
-"""The audio front end against librosa, on real clips of every container the data holds."""
+"""The audio front end against librosa, on real clips of every container the data holds (skipped without
+../shared) and on synthesised ones (always)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ from agf.audio.segments import pad_frames
 
 librosa = pytest.importorskip("librosa")
 
-# Largest |ours - librosa| in dB over every bin of a real clip. Float32 STFTs by two FFT
+# Largest |ours - librosa| in dB over every bin of a clip (real or synthesised). Float32 STFTs by two FFT
 # libraries differ by ~1e-6 relative; in dB that is ~1e-4 near the peaks, and the 80-dB floor
 # clamps the quiet bins where relative error is largest.
 DB_TOLERANCE = 2e-3
@@ -37,17 +40,40 @@ def test_mel_filterbank_matches_librosa():
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["gtzan3/audio/rock.00003.mp3", "gtzan10_excerpts/audio/blues.00001.wav"])
-def test_log_mel_parity_with_librosa_on_real_clips(shared_data, name):
-    y = load_audio(shared_data / name)
-    ref = reference_log_mel(y)
-    ours = LogMel()(torch.from_numpy(y)[None])[0].numpy().T  # ours is frames first, librosa's mel bins first
-    assert ours.shape == ref.shape == (128, 1 + len(y) // 512)
+# real clips by path under ../shared/data; synthesised ones by track index of the `synthetic_clip` fixture
+REAL_CLIPS = ["gtzan3/audio/rock.00003.mp3", "gtzan10_excerpts/audio/blues.00001.wav"]
+SYNTHETIC_CLIPS = {"synthetic-ambient": 0, "synthetic-punk": 1}
+
+
+@pytest.fixture(params=[*REAL_CLIPS, *SYNTHETIC_CLIPS])
+def clip(request, synthetic_clip) -> np.ndarray:
+    """A mono 22,050-Hz clip: a real one (skipped without ../shared) or a 2-s synthesised one."""
+    if request.param in SYNTHETIC_CLIPS:
+        return synthetic_clip(SYNTHETIC_CLIPS[request.param])
+    return load_audio(request.getfixturevalue("shared_data") / request.param)
+
+
+def test_log_mel_parity_with_librosa(clip):
+    """Our log-mel of a clip equals librosa's melspectrogram + power_to_db in every bin."""
+    ref = reference_log_mel(clip)
+    ours = LogMel()(torch.from_numpy(clip)[None])[0].numpy().T  # ours is frames first, librosa's mel bins first
+    assert ours.shape == ref.shape == (128, 1 + len(clip) // 512)
     assert np.abs(ours - ref).max() < DB_TOLERANCE
 
 
-def test_batched_log_mel_equals_one_by_one(shared_data):
-    clips = [load_audio(p) for p in sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))[:3]]
+@pytest.fixture(params=["real", "synthetic"])
+def clips_of_three_lengths(request, synthetic_clip) -> list[np.ndarray]:
+    """Three mono clips of different lengths: real excerpts, or synthesised tracks cut to 2, 1.3 and 0.6 s."""
+    if request.param == "synthetic":
+        return [synthetic_clip(i)[:n] for i, n in [(1, 44100), (3, 28665), (4, 13230)]]
+    excerpts = sorted((request.getfixturevalue("shared_data") / "gtzan10_excerpts/audio").glob("*.wav"))[:3]
+    return [load_audio(p) for p in excerpts]
+
+
+def test_batched_log_mel_equals_one_by_one(clips_of_three_lengths):
+    """Clips zero-padded into one batch get, up to each one's length, the frames each gets alone."""
+    clips = clips_of_three_lengths
+    assert len({len(c) for c in clips}) == 3
     longest = max(len(c) for c in clips)
     batch = torch.zeros(len(clips), longest)
     for i, c in enumerate(clips):
@@ -60,10 +86,21 @@ def test_batched_log_mel_equals_one_by_one(shared_data):
         torch.testing.assert_close(together[i, :n], alone, atol=1e-3, rtol=0)
 
 
-def test_decoding_matches_librosa_load_with_resampling_and_stereo(shared_data, tmp_path):
-    # the shared clips are all 22,050 Hz mono: make a 44.1 kHz stereo FLAC of real music
-    y, sr = sf.read(shared_data / "cc_music/Kevin_MacLeod_-_Vibe_Ace.ogg", frames=22050 * 10, dtype="float32")
-    left = librosa.resample(y, orig_sr=sr, target_sr=44100)
+@pytest.fixture(params=["real", "synthetic"])
+def music_at_44k(request, synthetic_clip) -> np.ndarray:
+    """Mono music at 44.1 kHz: 10 s of a real (22,050-Hz) recording upsampled by librosa, or 3 s
+    synthesised at 44.1 kHz, whose content above 11 kHz the resampler must filter out."""
+    if request.param == "synthetic":
+        return synthetic_clip(1, seconds=3.0, sample_rate=44100)
+    path = request.getfixturevalue("shared_data") / "cc_music/Kevin_MacLeod_-_Vibe_Ace.ogg"
+    y, sr = sf.read(path, frames=22050 * 10, dtype="float32")
+    return librosa.resample(y, orig_sr=sr, target_sr=44100)
+
+
+def test_decoding_matches_librosa_load_with_resampling_and_stereo(music_at_44k, tmp_path):
+    """A 44.1-kHz stereo FLAC decodes to librosa.load's mono 22,050-Hz signal."""
+    # the shared clips are all 22,050 Hz mono: a 44.1 kHz stereo FLAC exercises the downmix and the resampler
+    left = music_at_44k
     path = tmp_path / "stereo44k.flac"
     sf.write(path, np.stack([left, 0.5 * left[::-1]], axis=1), 44100)
     ours = load_audio(path)
@@ -73,10 +110,20 @@ def test_decoding_matches_librosa_load_with_resampling_and_stereo(shared_data, t
     assert np.abs(ours[:n] - ref[:n]).max() < 1e-4
 
 
-def test_streamed_decoding_equals_whole_file(shared_data):
-    path = shared_data / "cc_music/Kevin_MacLeod_-_Vibe_Ace.ogg"
-    whole = load_audio(path)
-    streamed = np.concatenate(list(stream_audio(path, block_seconds=1.5)))
+@pytest.fixture(params=["real", "synthetic"])
+def long_file(request, synthetic_clip, tmp_path) -> Path:
+    """A minute of real music at 22,050 Hz, or 8 s synthesised at 44.1 kHz (so decoded through the resampler)."""
+    if request.param == "synthetic":
+        path = tmp_path / "synthetic44k.flac"
+        sf.write(path, synthetic_clip(5, seconds=8.0, sample_rate=44100), 44100)
+        return path
+    return request.getfixturevalue("shared_data") / "cc_music/Kevin_MacLeod_-_Vibe_Ace.ogg"
+
+
+def test_streamed_decoding_equals_whole_file(long_file):
+    """Decoding in 1.5-s blocks gives the whole-file signal, away from the resampler's edges."""
+    whole = load_audio(long_file)
+    streamed = np.concatenate(list(stream_audio(long_file, block_seconds=1.5)))
     n = min(len(whole), len(streamed))
     assert abs(len(whole) - len(streamed)) < 64
     assert np.abs(whole[1000 : n - 1000] - streamed[1000 : n - 1000]).max() < 1e-3

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -94,21 +92,40 @@ def test_other_factor_settings_retrain_only_the_networks_that_learned_from_them(
     pd.testing.assert_series_equal(after.loc[("baseline", "-")], before.loc[("baseline", "-")])
 
 
-def test_kill_9_mid_grid_then_rerun_gives_the_same_results(finished, tmp_path):
+# SIGKILL to the whole process group (the CLI, the Dask scheduler and its workers) right after the runner
+# has taken the first finished transfer case: every network is trained, the grid is part-way.
+KILL_AFTER_FIRST_CASE = """
+    import os
+    import signal
+
+    from agf.experiments import runner
+
+    as_completed = runner.as_completed
+
+    def as_completed_then_kill(futures, *args, **kwargs):
+        for future in as_completed(futures, *args, **kwargs):
+            yield future
+            if future.key.startswith("case-"):
+                os.killpg(0, signal.SIGKILL)
+
+    runner.as_completed = as_completed_then_kill
+"""
+
+
+def test_kill_9_mid_grid_then_rerun_gives_the_same_results(finished, tmp_path, run_killed_cli):
+    """A grid killed with its cluster after its first transfer case: the rerun keeps that case as it
+    was and finishes the grid to the undisturbed run's results.csv."""
     workdir = tmp_path / "w"
-    command = [sys.executable, "-m", "agf.cli", "experiment", SOURCE, "--workdir", str(workdir), "--tasks", TASKS,
-               "--workers", "2", "--preset", "quick"] + [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
-    # a session of its own, so the kill takes the Dask scheduler and worker processes with it
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cases = workdir / "grid" / "quick" / "cases"
-    deadline = time.monotonic() + 600
-    while not any(p.stem != "baseline" for p in cases.glob("*.json")):
-        assert process.poll() is None, "the grid ended before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    argv = ["experiment", SOURCE, "--workdir", str(workdir), "--tasks", TASKS, "--workers", "2", "--preset", "quick",
+            *(f"--{k.replace('_', '-')}={v}" for k, v in TINY.items())]
+    run_killed_cli(KILL_AFTER_FIRST_CASE, argv)
     assert not (workdir / "results.csv").exists()
-    done = subprocess.run(command, capture_output=True, text=True)
+    cases = workdir / "grid" / "quick" / "cases"
+    kept = {p: p.stat().st_mtime_ns for p in cases.glob("*.json") if p.stem != "baseline"}
+    # the case the runner took is on disk; not all 4 transfer cases can be: the cases of the last network
+    # trained start when its training ends, which is when the runner starts taking finished cases
+    assert 1 <= len(kept) < 4, f"killed after {sorted(p.stem for p in kept)}: not mid-grid"
+    done = subprocess.run([sys.executable, "-m", "agf.cli", *argv], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     pd.testing.assert_frame_equal(pd.read_csv(workdir / "results.csv"), pd.read_csv(finished / "results.csv"))
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept  # resumed: what was done before the kill is not redone

@@ -1,9 +1,11 @@
-"""`agf factors` end to end on real clips: every task built, checked against independent references."""
+"""`agf factors` end to end on real clips: every task built, checked against independent references;
+the m and s groups also on synthesised tracks, so those checks run without ../shared."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from sklearn.decomposition import LatentDirichletAllocation
 from agf.cli import main
 from agf.data.prepare import prepare
 from agf.data.tables import load_tracks, open_store
+from agf.datasets.synthetic import SyntheticSettings, generate_dataset
 from agf.errors import MissingStep
 from agf.factors.build import build_factors
 from agf.factors.groups import load_lda
@@ -62,6 +65,31 @@ def built(shared_data, link_manifest, tmp_path_factory):
     return workdir, results
 
 
+@pytest.fixture(scope="module")
+def built_synthetic(tmp_path_factory) -> Path:
+    """24 synthesised 4-s tracks of 3 genres by 12 artists (1 to 4 tracks each; sub-genres from the
+    generator's plan), artist split, with the m and s factors built: no ../shared, no Essentia."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    settings = SyntheticSettings(n_tracks=24, n_genres=3, artists_per_genre=4, duration_s=4.0)
+    csv = generate_dataset(settings, folder / "ds", progress=False)
+    prepare(csv, folder / "w", jobs=1, progress=False)
+    results = build_factors(folder / "w", tasks=("m", "s"), settings=SETTINGS, jobs=1, progress=False)
+    assert results == {"m": "built", "s": "built"}
+    return folder / "w"
+
+
+@pytest.fixture(params=["real", "synthetic"])
+def m_and_s_built(request) -> tuple[Path, str]:
+    """A work dir whose m and s factors are built, and a training artist of several tracks in it:
+    the real excerpts' JS Bach, or the synthesised tracks' first such artist."""
+    if request.param == "real":
+        return request.getfixturevalue("built")[0], "JS Bach"
+    workdir = request.getfixturevalue("built_synthetic")
+    tracks = load_tracks(Workdir(workdir))
+    counts = tracks.loc[tracks["split"] == "train", "artist"].value_counts()
+    return workdir, min(counts.index[counts > 1])
+
+
 def _artist_groups(workdir, task) -> pd.DataFrame:
     return pd.read_csv(Workdir(workdir).factors_dir(task) / "artist_groups.csv", keep_default_na=False)
 
@@ -86,27 +114,32 @@ def test_every_task_is_built_with_40_group_distributions(built):
         np.testing.assert_allclose(targets.targets[targets.track_ids.index("classical.00002")], row, atol=1e-5)
 
 
-def test_m_groups_follow_from_librosa_mfccs_and_a_brute_force_dictionary(built):
+def test_m_groups_follow_from_librosa_mfccs_and_a_brute_force_dictionary(m_and_s_built):
+    """An artist's m groups are the saved LDA's transform of its bag of words, recomputed from
+    librosa's MFCCs of the stored frames and a brute-force nearest-centroid search."""
     librosa = pytest.importorskip("librosa")
-    workdir, _ = built
+    workdir, artist = m_and_s_built
     wd = Workdir(workdir)
     tracks, store = load_tracks(wd), open_store(wd)
     centroids = np.load(wd.factors_dir("m") / "centroids.npy").astype(np.float64)
     assert centroids.shape == (16, 25)
     train = tracks[tracks["split"] == "train"]
+    own = train.loc[train["artist"] == artist, "track_id"]
     bag = np.zeros(16)
-    for track_id in train.loc[train["artist"] == "JS Bach", "track_id"]:
+    for track_id in own:
         mfcc = librosa.feature.mfcc(S=store.track(track_id).astype(np.float32).T, n_mfcc=25).T
         words = ((mfcc[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(axis=1)
         bag += np.bincount(words, minlength=16)
-    bag /= 3
+    bag /= len(own)
     expected = load_lda(wd.factors_dir("m") / "lda.npz").transform(bag[None])[0]
     groups = _artist_groups(workdir, "m").set_index(["artist", "split"])
-    np.testing.assert_allclose(groups.loc[("JS Bach", "train")].filter(like="g").to_numpy(float), expected, atol=1e-3)
+    np.testing.assert_allclose(groups.loc[(artist, "train")].filter(like="g").to_numpy(float), expected, atol=1e-3)
 
 
-def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(built):
-    workdir, _ = built
+def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(m_and_s_built):
+    """Every training artist's s groups equal scikit-learn's LDA of bags made by hand from the
+    genre and sub-genre labels."""
+    workdir, _ = m_and_s_built
     tracks = load_tracks(Workdir(workdir))
     train = tracks[tracks["split"] == "train"].copy()
     train["artist"] = train["artist"].fillna("track:" + train["track_id"])
@@ -119,6 +152,10 @@ def test_s_groups_equal_sklearn_lda_on_hand_made_genre_bags(built):
     groups = _artist_groups(workdir, "s")
     ours = groups[groups["split"] == "train"].set_index("artist").filter(like="g")
     np.testing.assert_allclose(ours.loc[expected.index].to_numpy(), expected.to_numpy(), atol=1e-4)
+
+
+def test_s_labels_unseen_in_training_leave_an_empty_bag_and_no_target(built):
+    workdir, _ = built
     # Patty Loveless' only labels (country, Bluegrass) are unseen in training: empty bag, no target
     assert "country.00001" not in load_targets(workdir, "s").track_ids
     assert json.loads((Workdir(workdir).factors_dir("s") / "done.json").read_text())["n_empty_valid_bags"] == 1

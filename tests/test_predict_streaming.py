@@ -1,10 +1,14 @@
-"""Chunked log-mel and segment cutting against librosa and agf.audio.segment_starts."""
+"""Chunked log-mel and segment cutting against librosa and agf.audio.segment_starts, on real clips
+(skipped without ../shared) and on synthesised ones."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 
 from agf.audio.decode import load_audio, stream_audio
 from agf.audio.mel import FrontEndSettings, LogMel
@@ -23,9 +27,18 @@ def _chunked(y: np.ndarray, block: int) -> np.ndarray:
     return np.concatenate([*parts, frames.finish()])
 
 
+@pytest.fixture(params=["real", "synthetic"])
+def whole_clip(request, synthetic_clip) -> np.ndarray:
+    """A real 30-s clip or 8 s of synthesised house music, both longer than the 5-s block below."""
+    if request.param == "synthetic":
+        return synthetic_clip(5, seconds=8.0)
+    return load_audio(request.getfixturevalue("shared_data") / "gtzan3/audio/rock.00003.mp3")
+
+
 @pytest.mark.parametrize("block", [4096, 22050 * 5 + 13, 10 ** 7])
-def test_chunked_frames_equal_whole_file_frames(shared_data, block):
-    y = load_audio(shared_data / "gtzan3/audio/rock.00003.mp3")
+def test_chunked_frames_equal_whole_file_frames(whole_clip, block):
+    """Frames computed chunk by chunk equal librosa's of the whole clip, above the per-chunk floors."""
+    y = whole_clip
     expected = _librosa_db(y)
     got = _chunked(y, block)
     assert got.shape == expected.shape
@@ -37,11 +50,22 @@ def test_chunked_frames_equal_whole_file_frames(shared_data, block):
         np.testing.assert_allclose(got, floored, atol=2e-2)
 
 
-def test_chunks_from_stream_audio_of_a_resampled_file(shared_data):
-    path = shared_data / "cc_music/sorohanro_-_solo-trumpet-06.ogg"
-    y = load_audio(path)
+@pytest.fixture(params=["real", "synthetic"])
+def streamed_file(request, synthetic_clip, tmp_path) -> Path:
+    """A real 5-s recording (22,050 Hz), or 8 s of synthesised punk written at 44.1 kHz, so that
+    stream_audio resamples it block by block."""
+    if request.param == "synthetic":
+        path = tmp_path / "punk44k.flac"
+        sf.write(path, synthetic_clip(1, seconds=8.0, sample_rate=44100), 44100)
+        return path
+    return request.getfixturevalue("shared_data") / "cc_music/sorohanro_-_solo-trumpet-06.ogg"
+
+
+def test_chunks_from_stream_audio_of_a_file(streamed_file):
+    """Frames of the 3-s blocks stream_audio decodes equal librosa's of the whole decoded file."""
+    y = load_audio(streamed_file)
     frames = ChunkedLogMel(LogMel(FrontEndSettings()))
-    got = np.concatenate([*(frames.push(b) for b in stream_audio(path, block_seconds=3.0)), frames.finish()])
+    got = np.concatenate([*(frames.push(b) for b in stream_audio(streamed_file, block_seconds=3.0)), frames.finish()])
     expected = _librosa_db(y)
     assert got.shape == expected.shape
     above = expected > expected.max() - 50

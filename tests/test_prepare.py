@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,24 +76,49 @@ def test_other_settings_are_never_silently_reused(bad_and_good, tmp_path):
         prepare(bad_and_good, tmp_path / "w", split="random", jobs=1, progress=False)
 
 
-def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, link_manifest, tmp_path):
+# Commits every COMMIT_EVERY tracks and never on the clock, so which tracks are durable at the kill is
+# known exactly; SIGKILL right after the KILL_AFTER-th append, when the last few appended are not yet committed.
+COMMIT_EVERY, KILL_AFTER = 10, 25
+KILL_MID_STORE = f"""
+    import math
+    import os
+    import signal
+
+    from agf.data.store import StoreWriter
+
+    init, append = StoreWriter.__init__, StoreWriter.append
+    appended = 0
+
+    def init_committing_by_count(self, folder, settings, **_):
+        init(self, folder, settings, commit_every={COMMIT_EVERY}, commit_seconds=math.inf)
+
+    def append_then_kill(self, *args, **kwargs):
+        global appended
+        append(self, *args, **kwargs)
+        appended += 1
+        if appended == {KILL_AFTER}:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    StoreWriter.__init__, StoreWriter.append = init_committing_by_count, append_then_kill
+"""
+
+
+def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, link_manifest, tmp_path,
+                                                                 run_killed_cli):
+    """`agf prepare` killed with appended but uncommitted tracks: the rerun decodes only what was not
+    committed, drops the half-written tail, and its store and tracks.csv equal an uninterrupted run's."""
     excerpts = sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))
     audio = {f"audio/{p.name}": p for p in excerpts}
     rows = [{"path": rel, "genre": rel.split("/")[1].split(".")[0], "artist": rel[6:-9]} for rel in audio]
     csv = link_manifest(tmp_path / "ds", rows, audio)
     work = tmp_path / "w"
-    cmd = [sys.executable, "-m", "agf.cli", "prepare", str(csv), "--workdir", str(work), "--jobs", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    index = work / "store/index.csv"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if index.exists() and index.read_text().count("\n") > 20:
-            break
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = index.read_text().count("\n") - 1
-    assert 20 <= done_before < len(excerpts), "the run must be killed part-way"
+    run_killed_cli(KILL_MID_STORE, ["prepare", str(csv), "--workdir", str(work), "--jobs", "1"], timeout=120)
+    index = pd.read_csv(work / "store/index.csv")
+    done_before = 20  # committed after the 10th and the 20th append; the 21st to 25th are lost
+    assert len(index) == done_before, "the run must be killed part-way, with only the committed tracks indexed"
+    # the uncommitted tracks' frames reached the file: the rerun must cut them off, not index past them
+    end = int((index["offset"] + index["n_frames"]).max())
+    assert (work / "store/mel.f16").stat().st_size > end * 128 * np.dtype(np.float16).itemsize
     assert not (work / "tracks.csv").exists()
 
     summary = prepare(csv, work, jobs=1, progress=False)
