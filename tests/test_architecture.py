@@ -14,7 +14,7 @@ PACKAGE = Path(agf.__file__).parent
 # the foundation and its own or an earlier stage, never a later one
 STAGES = ("audio", "datasets", "data", "factors", "models", "training", "evaluation", "classifier", "experiments",
           "commands")
-FOUNDATION = ("errors", "atomic", "settings", "tasks", "workdir", "provenance", "device", "runtime", "locks", "lazy")
+FOUNDATION = ("errors", "atomic", "settings", "tasks", "workdir", "provenance", "device", "runtime", "locks", "lazy", "timing")
 ENTRY = ("__init__", "__main__", "cli")  # the package's face and the command line: above every stage
 
 

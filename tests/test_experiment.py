@@ -50,8 +50,13 @@ def test_grid_results_report_and_bundle(finished):
     assert deep.loc[("stn", "gm"), "n_params"] == deep.loc[("stn", "g"), "n_params"] + deep.loc[("stn", "m"), "n_params"]
     assert deep.loc[("mtn", "gm"), "n_params"] < deep.loc[("stn", "gm"), "n_params"]  # the shared first block
     html = (finished / "report.html").read_text()
-    for heading in ("Table 3", "Table 4", "Figure 3"):  # Table 5 needs --wstn
+    for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
         assert heading in html
+    timings = pd.read_csv(finished / "timings.csv").set_index("stage")
+    for stage in ("read (or generate) the dataset", "decode and log-mel", "factor words and k-means dictionaries",
+                  "LDA artist groups", "training steps", "checkpoints", "validation loss", "segment features",
+                  "MLP training", "scoring", "classical baseline", "Dask: cluster start and stop"):
+        assert timings.loc[stage, "wall_s"] > 0 and timings.loc[stage, "calls"] >= 1, stage
     assert (finished / "report.md").is_file() and (finished / "figure3.png").stat().st_size > 0
     # the bundle is the best deep case by validation log loss, and classifies audio files
     best = deep["log_loss"].idxmin()

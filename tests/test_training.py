@@ -20,7 +20,7 @@ from agf.models.dcnn import DCNN, count_parameters
 from agf.training import loop
 from agf.training.data import standardisation
 from agf.training.runs import load_run, run_dir_for, train
-from agf.training.settings import train_settings_for
+from agf.training.settings import TrainOptions, train_settings_for
 from agf.workdir import Workdir
 
 GENRES = ("blues", "folk", "noise")
@@ -114,8 +114,8 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, fake_targets):
 
     wd = make_workdir(tmp_path / "b")
     with pytest.raises(KeyboardInterrupt):
-        train(wd, tasks="gm", arch="stn", settings=settings, device="cpu", progress=False,
-              targets_loader=fake_targets, on_epoch=interrupt)
+        train(wd, tasks="gm", arch="stn", settings=settings, device="cpu", targets_loader=fake_targets,
+              on_epoch=interrupt, options=TrainOptions(checkpoint_seconds=0, progress=False))
     assert (run_dir_for(wd, "stn", "gm") / "checkpoint.pt").exists()
     resumed = train(wd, tasks="gm", arch="stn", settings=settings, device="cpu", progress=False,
                     targets_loader=fake_targets)
@@ -233,7 +233,8 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(workdir, monkeypatch):
 
     monkeypatch.setattr(loop, "task_loss", poisoned)
     with pytest.raises(loop.TrainingDiverged, match="epoch 2.*checkpoint of epoch 1"):
-        train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=3), device="cpu", progress=False)
+        train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=3), device="cpu",
+              options=TrainOptions(checkpoint_seconds=0, progress=False))
     run_dir = run_dir_for(workdir, "stn", "g")
     saved = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert saved["epoch"] == 1 and not (run_dir / "weights.safetensors").exists()
@@ -279,8 +280,9 @@ def test_a_checkpoint_made_from_other_inputs_is_not_resumed(workdir, fake_target
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(workdir, tasks="m", arch="stn", settings=settings, device="cpu", progress=False,
-              targets_loader=fake_targets, on_epoch=interrupt)
+        train(workdir, tasks="m", arch="stn", settings=settings, device="cpu", targets_loader=fake_targets,
+              on_epoch=interrupt, options=TrainOptions(checkpoint_seconds=0, progress=False))
+    assert (workdir / "runs" / "stn-m" / "checkpoint.pt").exists()
     other = pd.read_csv(workdir / "tracks.csv")
     other.loc[0, "split"] = "valid" if other.loc[0, "split"] == "train" else "train"  # a track changes sides
     other.to_csv(workdir / "tracks.csv", index=False)
@@ -292,4 +294,31 @@ def test_a_checkpoint_made_from_other_inputs_is_not_resumed(workdir, fake_target
                     targets_loader=fake_targets, log=said.append)
     assert len(said) == 1 and "tracks" in said[0] and "retraining" in said[0]
     wa, wb = weights(expected), weights(run_dir)  # trained anew on the new split, not resumed from the old one
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_checkpoints_follow_the_interval_and_validation_its_epochs(workdir):
+    """With a long interval only the last epoch is checkpointed; the validation loss comes every
+    ``valid_every`` epochs and after the last; neither changes the weights."""
+    saved: list[int] = []
+    original = loop.Trainer.checkpoint
+
+    def spy(self):
+        saved.append(self.state.epoch)
+        original(self)
+
+    loop.Trainer.checkpoint = spy
+    try:
+        lazy = train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=5), device="cpu",
+                     options=TrainOptions(checkpoint_seconds=3600, valid_every=2, progress=False), run_name="lazy")
+        assert saved == [5]
+        saved.clear()
+        eager = train(workdir, tasks="g", arch="stn", settings=tiny("stn", "g", epochs=5), device="cpu",
+                      options=TrainOptions(checkpoint_seconds=0, progress=False), run_name="eager")
+        assert saved == [1, 2, 3, 4, 5]
+    finally:
+        loop.Trainer.checkpoint = original
+    log = pd.read_csv(lazy / "log.csv")
+    assert list(log["valid_loss"].notna()) == [False, True, False, True, True]
+    wa, wb = weights(lazy), weights(eager)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

@@ -26,6 +26,7 @@
     W/grid/<preset>/cases/.<case>.lock held while a process trains and scores that case
     W/results.csv                      one row per case of the last grid
     W/report.md, report.html, figure3.png   the grid's report
+    W/timings.csv                      wall and CPU seconds of each stage of the last grid run
     W/bundle/                          the best case of the grid, for agf predict
 
 Nothing here reads or writes a file: the stages do, through these paths.
@@ -108,7 +109,7 @@ class Workdir:
         return self.root / "results.csv"
 
     def report(self, name: str) -> Path:
-        """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``."""
+        """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``, ``timings.csv``."""
         return self.root / name
 
     @property

@@ -27,9 +27,15 @@ from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.provenance import changed_inputs, record_inputs
 from agf.settings import ensure_settings, replace_settings
+from agf.timing import StageClock
 from agf.workdir import Workdir
 
 INPUTS = "inputs.json"
+
+
+def network_input_name(ref: NetworkRef) -> str:
+    """How a network is named among a model's inputs, e.g. ``network stn-m (task m)``."""
+    return f"network {Path(ref.run_dir).name} (task {ref.task})"
 
 
 def default_name(refs: list[NetworkRef]) -> str:
@@ -47,7 +53,8 @@ def default_name(refs: list[NetworkRef]) -> str:
 
 def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = None,
              settings: MLPSettings = MLPSettings(), device: str = "auto", progress: bool = True,
-             retrain_on_other_settings: bool = False, log: Callable[[str], None] = print) -> TransferModel:
+             retrain_on_other_settings: bool = False, log: Callable[[str], None] = print,
+             clock: StageClock | None = None) -> TransferModel:
     """The transfer model of the experiment ``refs``, trained (or reused) in ``DIR/transfer/<name>/``.
 
     ``name`` defaults to :func:`default_name`. A model trained with the same settings from the
@@ -66,7 +73,7 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
         (folder / "mlp.safetensors").unlink(missing_ok=True)
     ensure_settings(settings, folder / "settings.json")
     inputs = {"store": store.fingerprint(), "tracks": tracks_fingerprint(tracks),
-              **{f"network {ref.name}": run_fingerprint(ref.run_dir) for ref in refs}}
+              **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
     if (folder / "mlp.safetensors").is_file():
         changed = changed_inputs(folder / INPUTS, inputs)
         if not changed:
@@ -75,11 +82,14 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
     train = tracks[tracks["split"] == "train"].reset_index(drop=True)
     if train.empty:
         raise AgfError(f"{wd.root}: no training tracks; `agf prepare` assigns them")
-    features = extract_features(wd.root, refs, device=device, progress=progress, hop=settings.hop)
-    genres = genre_classes(tracks)
-    x, track = features.select(list(train["track_id"]))
+    clock = clock or StageClock()
+    with clock.stage("segment features"):
+        features = extract_features(wd.root, refs, device=device, progress=progress, hop=settings.hop)
+        genres = genre_classes(tracks)
+        x, track = features.select(list(train["track_id"]))
     y = genre_indices(train["genre"], genres, "training tracks")[track]
-    mlp = train_mlp(x, y, len(genres), settings, device=resolve_device(device), progress=progress)
+    with clock.stage("MLP training"):
+        mlp = train_mlp(x, y, len(genres), settings, device=resolve_device(device), progress=progress)
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(run_fingerprint(r.run_dir) for r in refs),
                           genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop)
     save_model(model, folder, workdir=wd.root)

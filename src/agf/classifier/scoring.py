@@ -21,6 +21,7 @@ from agf.data.tables import genre_indices, load_tracks
 from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.evaluation.metrics import Scores, score
+from agf.timing import StageClock
 from agf.workdir import Workdir
 
 
@@ -38,23 +39,26 @@ def open_model(path: Path | str, workdir: Path | str) -> TransferModel:
 
 
 def track_probabilities(workdir: Path | str, model: TransferModel, track_ids: list[str], *, device: str = "auto",
-                        progress: bool = True) -> np.ndarray:
+                        progress: bool = True, clock: StageClock | None = None) -> np.ndarray:
     """``(len(track_ids), n_genres)`` track distributions: the mean of each track's segment outputs."""
     for ref, trained_with in zip(model.refs, model.fingerprints):
         if run_fingerprint(ref.run_dir) != trained_with:
             raise ModelError(f"network {ref.name} ({ref.run_dir}) changed since this transfer model was trained; "
                              "rerun `agf transfer` to retrain the MLP on its new features")
     torch_device = resolve_device(device)
-    features = extract_features(workdir, list(model.refs), device=device, progress=progress, hop=model.hop)
-    x, track = features.select(track_ids)
+    clock = clock or StageClock()
+    with clock.stage("segment features"):
+        features = extract_features(workdir, list(model.refs), device=device, progress=progress, hop=model.hop)
+        x, track = features.select(track_ids)
     if x.shape[1] != model.mlp.n_inputs:
         raise ModelError(f"the networks give {x.shape[1]}-d features but the MLP expects {model.mlp.n_inputs}")
-    model.mlp.to(torch_device)
-    return track_means(segment_probabilities(model.mlp, x, device=torch_device), track, len(track_ids))
+    with clock.stage("scoring"):
+        model.mlp.to(torch_device)
+        return track_means(segment_probabilities(model.mlp, x, device=torch_device), track, len(track_ids))
 
 
 def evaluate(workdir: Path | str, model: TransferModel | Path | str, *, split: str = "valid", device: str = "auto",
-             progress: bool = True) -> Evaluation:
+             progress: bool = True, clock: StageClock | None = None) -> Evaluation:
     """Score ``model`` (a :class:`TransferModel`, a transfer model folder or a bundle) on the tracks of ``split``."""
     if not isinstance(model, TransferModel):
         model = open_model(model, workdir)
@@ -64,7 +68,8 @@ def evaluate(workdir: Path | str, model: TransferModel | Path | str, *, split: s
         raise AgfError(f"{workdir}: no tracks in the {split!r} split to evaluate on "
                        f"(splits present: {', '.join(sorted(tracks['split'].unique()))})")
     y_true = genre_indices(chosen["genre"], model.genres, f"{workdir} {split} tracks")
-    probs = track_probabilities(workdir, model, list(chosen["track_id"]), device=device, progress=progress)
+    probs = track_probabilities(workdir, model, list(chosen["track_id"]), device=device, progress=progress,
+                                clock=clock)
     table = pd.DataFrame({"track_id": chosen["track_id"], "genre": chosen["genre"],
                           "predicted": np.asarray(model.genres)[probs.argmax(axis=1)]})
     table = pd.concat([table, pd.DataFrame(probs, columns=list(model.genres))], axis=1)

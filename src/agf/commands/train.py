@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from agf.tasks import ARCHS
-from agf.training.settings import TrainSettings, train_settings_for
+from agf.training.settings import TrainOptions, TrainSettings, train_settings_for
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wstn-match", default=defaults.wstn_match,
                         help="wSTN: match the parameter count of the tasks' STNs (default) or of their MTN (mtn)")
     parser.add_argument("--run-name", help="folder name under DIR/runs (default: <arch>-<tasks>, e.g. stn-gsedm)")
+    options = TrainOptions()
+    parser.add_argument("--checkpoint-seconds", type=float, default=options.checkpoint_seconds,
+                        help="a checkpoint when this long has passed since the last, and after the last epoch "
+                             f"(default {options.checkpoint_seconds:g}; 0: after every epoch)")
+    parser.add_argument("--valid-every", type=int, default=options.valid_every,
+                        help="the validation loss every this many epochs, and after the last (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = train_settings_for(args.arch, args.tasks, epochs=args.epochs, seed=args.seed,
                                   batch_size=args.batch_size, mtn_draw=args.mtn_draw, wstn_match=args.wstn_match)
+    options = TrainOptions(checkpoint_seconds=args.checkpoint_seconds, valid_every=args.valid_every,
+                           progress=args.progress)
     run_dir = train(args.workdir, tasks=settings.tasks, arch=settings.arch, settings=settings, device=args.device,
-                    progress=args.progress, run_name=args.run_name)
+                    options=options, run_name=args.run_name)
     trained = load_run(run_dir)
     print(f"{run_dir}: {trained.arch} {''.join(trained.tasks)}, {trained.n_params():,} parameters")
     return 0

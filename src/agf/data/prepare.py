@@ -25,6 +25,7 @@ from agf.datasets.sources import canonical_source, load_source
 from agf.datasets.tracks import Problem, Track
 from agf.runtime import keep_freed_memory
 from agf.settings import ensure_settings
+from agf.timing import StageClock
 from agf.workdir import Workdir
 
 
@@ -70,7 +71,7 @@ def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray |
 
 def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
             seed: int = 0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
-            progress: bool = True) -> PrepareSummary:
+            progress: bool = True, clock: StageClock | None = None) -> PrepareSummary:
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
@@ -81,11 +82,13 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     # so a mistyped source leaves nothing behind that a corrected rerun would refuse
     if wd.dataset_json.exists():
         ensure_settings(settings, wd.dataset_json)
-    dataset = load_source(source, synthetic_dir=wd.source_dir, progress=progress)
+    clock = clock or StageClock()
+    with clock.stage("read (or generate) the dataset"):
+        dataset = load_source(source, synthetic_dir=wd.source_dir, progress=progress)
     check_split(dataset, split)
     ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)
-    with StoreWriter(wd.store_dir, front_end) as writer:
+    with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
         done = writer.track_ids
         pending = [t for t in dataset.tracks if t.track_id not in done]
         by_id = {t.track_id: t for t in dataset.tracks}

@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import torch
 from distributed import Client, LocalCluster, get_worker
 
 from agf.errors import AgfError
+from agf.timing import StageClock
 
 
 def check_workers(workers: int) -> int:
@@ -36,17 +37,29 @@ def default_workers() -> int:
     return n_gpus if n_gpus else max(1, (os.cpu_count() or 1) // 2)
 
 
+CLUSTER_STAGE = "Dask: cluster start and stop"
+
+
 @contextmanager
-def open_client(address: str | None = None, *, workers: int | None = None) -> Iterator[Client]:
-    """A client of the cluster at ``address``, or of a new local cluster on loopback."""
-    if address:
-        with Client(address) as client:
+def open_client(address: str | None = None, *, workers: int | None = None,
+                clock: StageClock | None = None) -> Iterator[Client]:
+    """A client of the cluster at ``address``, or of a new local cluster on loopback; ``clock`` gets the
+    time spent starting and stopping it."""
+    clock = clock or StageClock()
+    with ExitStack() as stack:
+        with clock.stage(CLUSTER_STAGE):
+            if address:
+                client = stack.enter_context(Client(address))
+            else:
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers or default_workers(), threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, silence_logs=logging.ERROR))
+                client = stack.enter_context(Client(cluster))
+        try:
             yield client
-        return
-    with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as client:
-        yield client
+        finally:
+            with clock.stage(CLUSTER_STAGE):
+                stack.close()
 
 
 def job_device(requested: str = "auto") -> str:

@@ -111,6 +111,15 @@ def figure3(results: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _timing_table(timings: pd.DataFrame | None) -> pd.DataFrame:
+    """The stages with their share of the summed wall time, slowest first."""
+    if timings is None or timings.empty:
+        return pd.DataFrame()
+    table = timings.set_index("stage").sort_values("wall_s", ascending=False)
+    table["share of wall"] = table["wall_s"] / table["wall_s"].sum()
+    return table
+
+
 def _markdown(frame: pd.DataFrame) -> str:
     cols = [frame.index.name or ""] + list(frame.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
@@ -125,11 +134,13 @@ def _html(frame: pd.DataFrame) -> str:
     return formatted.to_html(escape=True, border=0, classes="results")
 
 
-def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: dict[str, Path]) -> tuple[Path, Path]:
+def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: dict[str, Path],
+                 timings: pd.DataFrame | None = None) -> tuple[Path, Path]:
     """Write the work directory's ``report.md`` and ``report.html`` (plus ``figure3.png``) from its ``results.csv``.
 
     ``context``: lines shown at the top (dataset, split, preset, machine, command).
     ``images``: captions -> PNG paths (confusion matrix of the best case, artist-group maps).
+    ``timings``: one row per stage of this run (``stage, wall_s, cpu_s, calls``).
     """
     results = pd.read_csv(wd.results_csv, dtype={"tasks": str})
     out_dir = wd.root
@@ -152,6 +163,8 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
         ("Table 5: wSTN against the best STN / MTN with N tasks", table5(results)),
         ("All runs", results.set_index("tasks")),
         ("The paper's figures (FMA-medium, stratified random 85/15 split), for reference", PAPER.set_index("tasks")),
+        ("Time per stage of this run (stages already done are skipped; CPU time counts every process of the "
+         "stage, so it can exceed the wall time)", _timing_table(timings)),
     ]
     md = [f"# {title}", ""] + [f"- {k}: {v}" for k, v in context.items()] + ["", verdict, ""]
     body = [f"<h1>{html.escape(title)}</h1>", "<ul>"] + [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in context.items()]

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from agf.atomic import write_csv, write_json
 from agf.classifier.bundle import write_bundle
-from agf.classifier.fit import transfer
+from agf.classifier.fit import network_input_name, transfer
 from agf.classifier.model import load_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.scoring import evaluate
@@ -59,8 +59,9 @@ from agf.locks import exclusive
 from agf.runtime import keep_freed_memory
 from agf.settings import Settings, fingerprint, replace_settings
 from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks, setup_name
+from agf.timing import StageClock
 from agf.training.runs import load_run, train
-from agf.training.settings import train_settings_for
+from agf.training.settings import TrainOptions, train_settings_for
 from agf.workdir import Workdir
 
 
@@ -85,17 +86,31 @@ def _threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def train_job(workdir: str, network: Network, preset: Preset, threads: int, device: str) -> tuple[str, list[str]]:
-    """Train (or resume, or reuse, or retrain when stale) one network; returns its run folder and what it said."""
+@dataclass
+class JobResult:
+    """What a grid job sends back: its output, what it said, and where its time went."""
+
+    value: object
+    said: list[str]
+    stages: dict[str, list[float]]
+    wall: float
+
+
+def train_job(workdir: str, network: Network, preset: Preset, threads: int, device: str) -> JobResult:
+    """Train (or resume, or reuse, or retrain when stale) one network; its value is the run folder."""
+    started = time.perf_counter()
     keep_freed_memory()
     torch.set_num_threads(threads)
     wd = Workdir(workdir)
     settings = train_settings_for(network.arch, network.tasks, epochs=preset.epochs, seed=preset.seed)
+    # the grid reads no validation loss: computed after the last epoch only, for the log
+    options = TrainOptions(valid_every=settings.total_epochs, progress=False)
     said: list[str] = []
+    clock = StageClock()
     with exclusive(wd.run_lock(network.name)):
         run_dir = train(wd.root, tasks=network.tasks, arch=network.arch, settings=settings, device=job_device(device),
-                        progress=False, retrain_on_other_settings=True, log=said.append)
-    return str(run_dir), said
+                        options=options, retrain_on_other_settings=True, log=said.append, clock=clock)
+    return JobResult(str(run_dir), said, clock.stages, time.perf_counter() - started)
 
 
 def _cached_row(path: Path, inputs: dict[str, str]) -> dict | None:
@@ -106,45 +121,49 @@ def _cached_row(path: Path, inputs: dict[str, str]) -> dict | None:
     return row if row.get("inputs") == inputs else None
 
 
-def case_job(workdir: str, case: Case, trained: dict[str, tuple[str, list[str]]], preset: Preset, threads: int,
-             device: str) -> tuple[dict, list[str]]:
+def case_job(workdir: str, case: Case, trained: dict[str, JobResult], preset: Preset, threads: int,
+             device: str) -> JobResult:
     """Transfer + evaluate one case (cached as a JSON row with its inputs); ``trained`` maps network name ->
-    (run folder, what its training said)."""
+    its training job's result; the value is the case's row."""
+    started = time.perf_counter()
+    clock = StageClock()
     wd = Workdir(workdir)
-    refs = [NetworkRef(Path(trained[net.name][0]), task) for net, task in case.feature_sources()]
+    refs = [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
     settings = MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed, hop=preset.hop)
     tracks = load_tracks(wd)
     inputs = {"mlp settings": fingerprint(settings), "store": open_store(wd).fingerprint(),
               "tracks": tracks_fingerprint(tracks),
-              **{f"network {ref.name}": run_fingerprint(ref.run_dir) for ref in refs}}
+              **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
     row_path = wd.case_json(preset.name, case.name)
     said: list[str] = []
     row = _cached_row(row_path, inputs)
     if row is not None:
-        return row, said
+        return JobResult(row, said, clock.stages, time.perf_counter() - started)
     keep_freed_memory()
     torch.set_num_threads(threads)
     with exclusive(wd.case_lock(preset.name, case.name)):
         model = transfer(wd.root, refs, name=case.name, settings=settings, device=job_device(device), progress=False,
-                         retrain_on_other_settings=True, log=said.append)
-        evaluation = evaluate(wd.root, model, split="valid", device=job_device(device), progress=False)
+                         retrain_on_other_settings=True, log=said.append, clock=clock)
+        evaluation = evaluate(wd.root, model, split="valid", device=job_device(device), progress=False, clock=clock)
     folder = wd.transfer_dir(case.name)
     write_evaluation(evaluation.scores, evaluation.tracks, folder, split="valid",
                      extra={"model": str(folder), "networks": [r.name for r in refs]},
                      title=f"{case.name}: {evaluation.scores.describe()}")
     scores = evaluation.scores
-    runs = sorted({trained[net.name][0] for net, _ in case.feature_sources()})
+    runs = sorted({trained[net.name].value for net, _ in case.feature_sources()})
     row = {"tasks": "".join(case.tasks), "arch": case.arch, "n_tasks": len(case.tasks),
            "n_params": sum(load_run(run).n_params() for run in runs), "log_loss": scores.log_loss,
            "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
            "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
            "inputs": inputs}
     write_json(row_path, row)
-    return row, said
+    return JobResult(row, said, clock.stages, time.perf_counter() - started)
 
 
-def baseline_job(workdir: str, preset_name: str) -> tuple[dict, list[str]]:
+def baseline_job(workdir: str, preset_name: str) -> JobResult:
     """The classical baseline's row (cached with its inputs)."""
+    started = time.perf_counter()
+    clock = StageClock()
     wd = Workdir(workdir)
     tracks = load_tracks(wd)
     settings = BaselineSettings()
@@ -152,16 +171,17 @@ def baseline_job(workdir: str, preset_name: str) -> tuple[dict, list[str]]:
     row_path = wd.case_json(preset_name, "baseline")
     row = _cached_row(row_path, inputs)
     if row is not None:
-        return row, []
+        return JobResult(row, [], clock.stages, time.perf_counter() - started)
     genres = genre_classes(tracks)
-    valid, probs = baseline_probabilities(tracks, genres, settings, progress=False)
+    with clock.stage("classical baseline"):
+        valid, probs = baseline_probabilities(tracks, genres, settings, progress=False)
     scores = score(genre_indices(valid["genre"], genres, "validation tracks"), probs, genres)
     row = {"tasks": "-", "arch": "baseline", "n_tasks": 0, "n_params": 0, "log_loss": scores.log_loss,
            "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
            "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
            "inputs": inputs}
     write_json(row_path, row)
-    return row, []
+    return JobResult(row, [], clock.stages, time.perf_counter() - started)
 
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
@@ -174,20 +194,21 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     ``DIR/grid/<preset name>``. ``command``, when given, is quoted in the report.
     """
     started = time.perf_counter()
+    clock = StageClock()
     wd = Workdir(workdir)
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
     n_workers = check_workers(workers) if workers is not None else default_workers()
     jobs = jobs or os.cpu_count() or 1
     print(f"[1/5] prepare {source}")
-    print(prepare(source, wd.root, jobs=jobs, seed=chosen.seed, progress=progress).describe())
+    print(prepare(source, wd.root, jobs=jobs, seed=chosen.seed, progress=progress, clock=clock).describe())
     ag_tasks = tuple(t for t in asked.tasks if t in AG_TASKS)
     kept = tuple(t for t in asked.tasks if t == GENRE_TASK)
     if ag_tasks:
         print(f"[2/5] artist group factors {','.join(ag_tasks)}")
         factor_settings = FactorSettings(n_clusters=chosen.clusters, n_groups=chosen.groups, seed=chosen.seed)
         status = build_factors(wd.root, tasks=ag_tasks, settings=factor_settings, rebuild=True, jobs=jobs,
-                               progress=progress)
+                               progress=progress, clock=clock)
         for task, outcome in status.items():
             print(f"  {task}: {outcome}")
         kept += tuple(t for t in ag_tasks if not status[t].startswith("refused"))
@@ -204,7 +225,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     print(f"[3/5] {len(networks)} networks and {len(cases)} cases on "
           + (f"the cluster at {cluster}" if cluster else f"a local Dask cluster of {n_workers} worker(s)"))
     rows = []
-    with open_client(cluster, workers=n_workers) as client:
+    jobs_done: list[JobResult] = []
+    with open_client(cluster, workers=n_workers, clock=clock) as client:
+        grid_started = time.perf_counter()
         trained = {net.name: client.submit(train_job, str(wd.root), net, chosen, threads, device,
                                            key=f"train-{net.name}", pure=False) for net in networks}
         futures = []
@@ -214,13 +237,20 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                                          key=f"case-{case.name}", pure=False))
         futures.append(client.submit(baseline_job, str(wd.root), chosen.name, key="baseline", pure=False))
         for future in as_completed(list(trained.values())):
-            for line in future.result()[1]:
+            jobs_done.append(future.result())
+            for line in jobs_done[-1].said:
                 print(f"  {line}")
         for future in tqdm(as_completed(futures), total=len(futures), desc="grid", unit="case", disable=not progress):
-            row, said = future.result()
-            rows.append(row)
-            for line in said:
+            jobs_done.append(future.result())
+            rows.append(jobs_done[-1].value)
+            for line in jobs_done[-1].said:
                 print(f"  {line}")
+        grid_wall = time.perf_counter() - grid_started
+    for job in jobs_done:
+        clock.merge(job.stages)
+    # workers x the grid's wall, less the jobs' own time: scheduling, transfers, and waiting on dependencies
+    idle = max(0.0, (1 if cluster else n_workers) * grid_wall - sum(job.wall for job in jobs_done))
+    clock.add("Dask: idle worker time (scheduling, waiting on dependencies)", idle, 0.0)
     print("[4/5] results")
     order = {c.name: i for i, c in enumerate(cases)}
     results = pd.DataFrame(rows)
@@ -246,7 +276,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
     if command:
         context = {"command": command, **context}
-    md, page = write_report(wd, title=f"agf experiment on {source}", context=context, images=images)
+    timings = pd.DataFrame(clock.rows())
+    write_csv(timings, wd.report("timings.csv"))
+    md, page = write_report(wd, title=f"agf experiment on {source}", context=context, images=images, timings=timings)
     print(f"wrote {wd.results_csv}, {md}, {page} and the bundle {wd.bundle_dir}")
     return wd.results_csv
 

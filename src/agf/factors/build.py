@@ -67,6 +67,7 @@ from agf.factors.settings import FactorSettings
 from agf.factors.targets import DONE_FILE, TaskTargets, save_targets
 from agf.settings import save_settings, settings_diff
 from agf.tasks import AG_TASKS, parse_tasks
+from agf.timing import StageClock
 from agf.workdir import Workdir
 
 FRAME_BATCH = 65536  # frames per nearest-centroid search call
@@ -138,10 +139,11 @@ def _frame_words(wd: Workdir, train_ids: list[str], all_ids: list[str], task: st
 
 
 def _essentia_words(wd: Workdir, train_ids: list[str], all_ids: list[str], paths: dict[str, str],
-                    settings: FactorSettings, device: str, jobs: int, progress: bool, log) -> Words:
+                    settings: FactorSettings, device: str, jobs: int, progress: bool, log, clock: StageClock) -> Words:
     """e: Essentia descriptors per track -> quantile-normalised -> k-means over training tracks."""
     cache = DescriptorCache(wd.essentia_cache_dir)
-    extract_all([(t, paths[t]) for t in all_ids], cache, jobs=jobs, progress=progress)
+    with clock.stage("Essentia descriptors"):
+        extract_all([(t, paths[t]) for t in all_ids], cache, jobs=jobs, progress=progress)
     ok_ids, rows, failures = [], [], []
     for track_id in all_ids:
         descriptors, error = cache.get(track_id)
@@ -206,9 +208,10 @@ def _write_file(folder: Path, name: str, content) -> None:
 
 
 def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 1, device: str = "cpu",
-               progress: bool = True, log=print) -> dict:
+               progress: bool = True, log=print, clock: StageClock | None = None) -> dict:
     """Build one task's targets into ``DIR/factors/<task>/``; returns its summary (done.json)."""
     started = time.perf_counter()
+    clock = clock or StageClock()
     tracks = load_tracks(wd)
     keys = artist_keys(tracks, settings.missing_artist)
     usable = tracks[keys.notna() & tracks["split"].isin(["train", "valid"])].copy()
@@ -217,16 +220,17 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
     all_ids = usable["track_id"].tolist()
     if not train_ids:
         raise TaskRefused("no training track with an artist key (check the split and the missing_artist setting)")
-    if task in ("m", "d"):
-        words = _frame_words(wd, train_ids, all_ids, task, settings, device, progress, log)
-    elif task == "e":
+    if task == "e":  # Essentia is timed apart: its own stage inside
         words = _essentia_words(wd, train_ids, all_ids, dict(zip(tracks["track_id"], tracks["path"])),
-                                settings, device, jobs, progress, log)
-    elif task == "s":
-        words = _subgenre_words(tracks, train_ids, all_ids)
+                                settings, device, jobs, progress, log, clock)
     else:
-        raise ValueError(f"not an artist-group task: {task!r}")  # callers parse tasks first
-
+        with clock.stage("factor words and k-means dictionaries"):
+            if task in ("m", "d"):
+                words = _frame_words(wd, train_ids, all_ids, task, settings, device, progress, log)
+            elif task == "s":
+                words = _subgenre_words(tracks, train_ids, all_ids)
+            else:
+                raise ValueError(f"not an artist-group task: {task!r}")  # callers parse tasks first
     info = usable.set_index("track_id").loc[words.track_ids]
     is_train = (info["split"] == "train").to_numpy()
     key = info["artist_key"].to_numpy().astype(str)
@@ -234,8 +238,9 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
     filled = np.asarray(bags.sum(axis=1)).ravel() > 0
     if not filled.any():
         raise TaskRefused("every training artist's bag is empty")
-    lda, dist = fit_artist_groups(bags[filled], n_groups=settings.n_groups, seed=settings.seed,
-                                  max_iter=settings.lda_max_iter)
+    with clock.stage("LDA artist groups"):
+        lda, dist = fit_artist_groups(bags[filled], n_groups=settings.n_groups, seed=settings.seed,
+                                      max_iter=settings.lda_max_iter)
     train_artists = [a for a, f in zip(artists, filled) if f]
     artist_row = {a: i for i, a in enumerate(train_artists)}
 
@@ -272,15 +277,17 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
     table.to_csv(folder / "artist_groups.csv", index=False, float_format="%.6g")
     save_targets(folder, targets)
     train_mask = ~targets.held_out
-    write_report(folder, task, genres=info.loc[list(np.array(targets.track_ids)[train_mask]), "genre"].to_numpy(),
-                 targets=targets.targets[train_mask], artists=train_artists, artist_groups=dist,
-                 artist_tracks=n_tracks[filled])
+    with clock.stage("factor reports"):
+        write_report(folder, task, genres=info.loc[list(np.array(targets.track_ids)[train_mask]), "genre"].to_numpy(),
+                     targets=targets.targets[train_mask], artists=train_artists, artist_groups=dist,
+                     artist_tracks=n_tracks[filled])
     summary = {
         "task": task, "tracks_fingerprint": tracks_fingerprint(tracks), "targets_fingerprint": targets.fingerprint(),
         "n_train_tracks": int(train_mask.sum()), "n_held_out_tracks": int(targets.held_out.sum()),
         "n_train_artists": len(train_artists), "n_empty_train_bags": int((~filled).sum()),
         "n_valid_artists": len(valid_kept), "n_empty_valid_bags": int((~valid_filled).sum()),
-        "n_words": words.n_words, "n_words_assigned": int(round(words.counts.sum())), "notes": words.notes, "seconds": round(time.perf_counter() - started, 2),
+        "n_words": words.n_words, "n_words_assigned": int(round(words.counts.sum())), "notes": words.notes,
+        "seconds": round(time.perf_counter() - started, 2),
     }
     write_json(folder / DONE_FILE, summary)
     return summary
@@ -288,7 +295,8 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
 
 def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
                   settings: FactorSettings = FactorSettings(), rebuild: bool = False, jobs: int = 1,
-                  device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> dict[str, str]:
+                  device: str = "auto", progress: bool = True, log: Callable[[str], None] = print,
+                  clock: StageClock | None = None) -> dict[str, str]:
     """Build every asked AG task; returns task -> "built" / "skipped (already built)" / "refused: reason".
 
     A finished task with the same settings, built from the same tracks, is skipped. One built
@@ -323,7 +331,8 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
         folder.mkdir(parents=True)
         save_settings(settings, folder / "settings.json")
         try:
-            summary = build_task(wd, task, settings, jobs=jobs, device=device, progress=progress, log=detail)
+            summary = build_task(wd, task, settings, jobs=jobs, device=device, progress=progress, log=detail,
+                                 clock=clock)
         except TaskRefused as err:
             shutil.rmtree(folder, ignore_errors=True)
             results[task] = f"refused: {err}"

@@ -58,7 +58,8 @@ class StackedDCNN(nn.Module):
 
     def network_state(self, i: int) -> dict[str, torch.Tensor]:
         """Network i's weights as a :class:`DCNN` state dict (copies)."""
-        single = DCNN(self.n_outputs[i], width=self.width).state_dict()
+        with torch.device("meta"):  # shapes only: no memory, and no draw from the random stream
+            single = DCNN(self.n_outputs[i], width=self.width).state_dict()
         state = {}
         for name, value in self.state_dict().items():
             if name.startswith("heads."):

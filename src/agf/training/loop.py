@@ -120,6 +120,7 @@ class Trainer:
         self.forward = torch.compile(self.model) if options.compile_model else self.model
         self.state = Progress()
         self._last_checkpoint = time.monotonic()
+        self._checkpointed_epoch = 0
 
     # -- resuming -----------------------------------------------------------------------------
     def resume(self) -> bool:
@@ -131,6 +132,7 @@ class Trainer:
         self.schedule.restore(saved["schedule"])
         restore_rng(saved["rng"], self.device)
         self.state = Progress(saved["epoch"], saved["log"], saved["finished"])
+        self._checkpointed_epoch = saved["epoch"]
         return True
 
     def checkpoint(self) -> None:
@@ -139,6 +141,7 @@ class Trainer:
             "schedule": self.schedule.state(), "rng": rng_state(self.device), "log": self.state.log,
             "finished": self.state.finished})
         self._last_checkpoint = time.monotonic()
+        self._checkpointed_epoch = self.state.epoch
 
     # -- one step -----------------------------------------------------------------------------
     def step(self, x: torch.Tensor, targets: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
@@ -223,8 +226,8 @@ class Trainer:
         means = sums.cpu().numpy() / np.maximum(counts, 1)
         for t, d in enumerate(self.data):
             if counts[t] and not math.isfinite(means[t]):
-                kept = (f"the checkpoint of epoch {self.state.epoch} in {self.run_dir} is kept"
-                        if self.state.epoch else "no epoch had finished, so there is no checkpoint")
+                kept = (f"the checkpoint of epoch {self._checkpointed_epoch} in {self.run_dir} is kept"
+                        if self._checkpointed_epoch else "no checkpoint had been written yet")
                 raise TrainingDiverged(f"the loss of task {d.task!r} became {means[t]} in epoch {epoch}; {kept}. "
                                        "Check the data (NaN in the store?) or lower the learning rate")
         return [float(m) if c else float("nan") for m, c in zip(means, counts)]
@@ -257,7 +260,8 @@ class Trainer:
         task = self.data[t].task
         if not self.stacked:
             return self.model.network(task)
-        net = DCNN(self.data[t].n_outputs, width=self.width)
+        with torch.random.fork_rng(devices=[]):  # a copy's initial weights must not move dropout's random stream
+            net = DCNN(self.data[t].n_outputs, width=self.width)
         net.load_state_dict(self.state.finished.get(task) or self.model.network_state(t))
         net = net.to(self.device)
         return net.to(memory_format=torch.channels_last) if self.device.type == "cuda" else net
