@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 import os
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from agf.datasets.synthetic import (
     track_infos,
 )
 from agf.datasets.synthetic.instruments import INSTRUMENTS, Voice
+from agf.datasets.synthetic.plan import track_params
+from agf.datasets.synthetic.recipes import STYLE_PARTS
 from agf.errors import SettingsError
 
 librosa = pytest.importorskip("librosa")
@@ -117,7 +120,7 @@ def test_dataset_is_deterministic_resumable_and_well_formed(tmp_path: Path):
 
 
 def test_labels_artists_and_subgenres():
-    settings = SyntheticSettings(n_tracks=300, seed=1)
+    settings = SyntheticSettings(n_tracks=300, seed=1, label_noise=0.0)
     infos = track_infos(settings)
     artists = {a.artist_id: a for a in artist_profiles(settings)}
     assert len(artists) == 30 and "syn-artist-03" in artists
@@ -144,7 +147,7 @@ def test_labels_artists_and_subgenres():
 
 
 def test_label_noise_rate_and_audio_unchanged():
-    clean = SyntheticSettings(n_tracks=500, seed=2, duration_s=1.0)
+    clean = SyntheticSettings(n_tracks=500, seed=2, duration_s=1.0, label_noise=0.0)
     noisy = SyntheticSettings(n_tracks=500, seed=2, duration_s=1.0, label_noise=0.2)
     a, b = track_infos(clean), track_infos(noisy)
     wrong = [i for i in b if i.genre != i.true_genre]
@@ -155,6 +158,26 @@ def test_label_noise_rate_and_audio_unchanged():
     assert [i.artist for i in a] == [i.artist for i in b]
     k = wrong[0].index
     assert np.array_equal(synthesize_track(clean, k)[0], synthesize_track(noisy, k)[0])
+
+
+def test_crossover_tracks_borrow_from_a_neighbouring_genre_and_keep_their_labels():
+    plain = SyntheticSettings(n_tracks=200, seed=3, duration_s=1.0, crossover=0.0)
+    mixed = SyntheticSettings(n_tracks=200, seed=3, duration_s=1.0, crossover=0.5)
+    assert track_infos(plain) == track_infos(mixed)  # the labels are the same, only the sound moves
+    styles = [(track_params(plain, i)[1].style, track_params(mixed, i)[1].style) for i in range(200)]
+    crossed = [i for i, (a, b) in enumerate(styles) if a != b]
+    assert 0.35 < len(crossed) / 200 < 0.6  # half the tracks, of genres with a neighbour among the six
+    for i in crossed:
+        a, b = styles[i]
+        borrowed = {part for part, names in STYLE_PARTS.items() if any(getattr(a, n) != getattr(b, n) for n in names)}
+        assert 1 <= len(borrowed) <= 2
+        changed = {f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)}
+        assert changed <= {n for part in borrowed for n in STYLE_PARTS[part]}  # nothing else moved
+    kept = next(i for i in range(200) if i not in crossed)
+    assert np.array_equal(synthesize_track(plain, kept)[0], synthesize_track(mixed, kept)[0])
+    # a borrowed part can be silent in 1 s (a sparse lead); most cross-over tracks sound different
+    differ = [not np.array_equal(synthesize_track(plain, i)[0], synthesize_track(mixed, i)[0]) for i in crossed[:6]]
+    assert sum(differ) >= 4
 
 
 def test_audio_sanity(corpus):

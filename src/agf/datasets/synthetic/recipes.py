@@ -19,7 +19,7 @@ from agf.datasets.synthetic.theory import (
     Chord,
 )
 
-__all__ = ["GENRES", "GENRE_BY_NAME", "KITS", "Genre", "Kit", "Style", "genre_names"]
+__all__ = ["GENRES", "GENRE_BY_NAME", "KITS", "STYLE_PARTS", "Genre", "Kit", "Style", "blend", "genre_names"]
 
 
 @dataclass(frozen=True)
@@ -349,3 +349,19 @@ GENRE_BY_NAME: dict[str, Genre] = {g.name: g for g in GENRES}
 def genre_names(n_genres: int) -> tuple[str, ...]:
     """The names of the first ``n_genres`` genre recipes."""
     return tuple(g.name for g in GENRES[:n_genres])
+
+
+#: The parts of a recipe that one style can borrow from another (:func:`blend`).
+STYLE_PARTS: dict[str, tuple[str, ...]] = {
+    "drums": ("kit", "kick", "snare", "hat", "swing", "swing_unit"),
+    "harmony": ("harmony", "comp", "comp_legato", "tie_chords", "arpeggiate", "strum_ms", "drive"),
+    "bass": ("bass", "bass_pattern"),
+    "lead": ("leads", "lead_density", "lead_step", "lead_drive"),
+    "production": ("reverb", "echo", "cutoff_hz", "vinyl", "texture"),
+}
+
+
+def blend(style: Style, other: Style, parts: tuple[str, ...]) -> Style:
+    """``style`` playing the named :data:`STYLE_PARTS` the way ``other`` does: a cross-over track,
+    the overlap between neighbouring genres that real catalogues have."""
+    return dataclasses.replace(style, **{name: getattr(other, name) for part in parts for name in STYLE_PARTS[part]})
