@@ -322,3 +322,17 @@ def test_checkpoints_follow_the_interval_and_validation_its_epochs(workdir):
     assert list(log["valid_loss"].notna()) == [False, True, False, True, True]
     wa, wb = weights(lazy), weights(eager)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_crops_cut_from_the_store_on_the_device_equal_those_read_from_disk(workdir, fake_targets):
+    """The GPU path (the whole store as one tensor, crops cut by index arithmetic), run here on the
+    CPU: the same batches, hence the same weights, as the threads reading the memmap."""
+    runs = {}
+    for mode in ("never", "always"):
+        for arch, tasks in (("stn", "gm"), ("mtn", "gm")):
+            runs[mode, arch] = train(workdir, tasks=tasks, arch=arch, settings=tiny(arch, tasks, epochs=1),
+                                     device="cpu", targets_loader=fake_targets, run_name=f"{arch}-{mode}",
+                                     options=TrainOptions(store_on_device=mode, progress=False))
+    for arch in ("stn", "mtn"):
+        wa, wb = weights(runs["never", arch]), weights(runs["always", arch])
+        assert all(torch.equal(wa[k], wb[k]) for k in wa), arch

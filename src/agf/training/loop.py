@@ -35,7 +35,7 @@ from agf.training.checkpoint import (
     save_checkpoint,
 )
 from agf.training.data import TaskData
-from agf.training.loader import BatchLoader
+from agf.training.loader import BatchLoader, store_fits
 from agf.training.schedule import MultiTaskSchedule, SampleStream, StackedSchedule
 from agf.training.settings import TrainOptions, TrainSettings
 
@@ -116,7 +116,9 @@ class Trainer:
         else:
             self.schedule = MultiTaskSchedule(streams, settings.batch_size, np.random.default_rng(settings.seed),
                                               per_epoch=settings.mtn_draw == "epoch")
-        self.loader = BatchLoader(store, data, mean, std, device, stacked=self.stacked)
+        on_device = options.store_on_device == "always" or (options.store_on_device == "auto"
+                                                             and store_fits(store, device))
+        self.loader = BatchLoader(store, data, mean, std, device, stacked=self.stacked, on_device=on_device)
         self.forward = torch.compile(self.model) if options.compile_model else self.model
         self.state = Progress()
         self._last_checkpoint = time.monotonic()

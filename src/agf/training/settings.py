@@ -76,17 +76,22 @@ class TrainOptions(Settings):
     ``checkpoint_seconds``: a checkpoint is written when this long has passed since the last
     one, and after the last epoch (a kill loses at most this much work; 0: after every epoch).
     ``valid_every``: the validation loss of ``log.csv`` every this many epochs, and after the
-    last. ``compile_model``: ``torch.compile`` the training model.
+    last. ``store_on_device``: ``auto`` puts the whole spectrogram store on a CUDA device when
+    it fits in half the free memory (crops are then cut there); ``always`` does so on any
+    device, ``never`` reads crops from the store on disk. ``compile_model``: ``torch.compile``
+    the training model.
     """
 
     checkpoint_seconds: float = 60.0
     valid_every: int = 1
+    store_on_device: str = "auto"
     compile_model: bool = False
     progress: bool = True
 
     constraints = {
         "checkpoint_seconds": Interval(float, 0.0),
         "valid_every": Interval(int, 1),
+        "store_on_device": OneOf("auto", "always", "never"),
         "compile_model": OneOf(False, True),
         "progress": OneOf(False, True),
     }
