@@ -245,3 +245,13 @@ def test_tempo_is_audible(corpus):
         beat = 60.0 / info.tempo_bpm * fps
         periodic.append(peak(ac, beat) > max(peak(ac, beat * 1.2), peak(ac, beat / 1.2)))
     assert np.mean(periodic) > 0.75, np.mean(periodic)
+
+
+def test_parallel_generation_writes_the_same_files(tmp_path):
+    settings = SyntheticSettings(n_tracks=8, duration_s=1.0, seed=4)
+    serial = generate_dataset(settings, tmp_path / "one", progress=False).parent
+    parallel = generate_dataset(settings, tmp_path / "two", jobs=2, progress=False).parent
+    assert (serial / "tracks.csv").read_bytes() == (parallel / "tracks.csv").read_bytes()
+    for path in sorted((serial / "audio").glob("*.flac")):
+        assert path.read_bytes() == (parallel / "audio" / path.name).read_bytes()
+    assert not list((parallel / "audio").glob("*.tmp.*"))

@@ -84,7 +84,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
         ensure_settings(settings, wd.dataset_json)
     clock = clock or StageClock()
     with clock.stage("read (or generate) the dataset"):
-        dataset = load_source(source, synthetic_dir=wd.source_dir, progress=progress)
+        dataset = load_source(source, synthetic_dir=wd.source_dir, jobs=jobs, progress=progress)
     check_split(dataset, split)
     ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)

@@ -25,8 +25,9 @@ def canonical_source(source: str | Path) -> str:
     return source if kind in ("synthetic", "fma") else str(Path(source).resolve())
 
 
-def load_source(source: str | Path, *, synthetic_dir: Path, progress: bool = True) -> Dataset:
-    """Read (for ``synthetic``, first generate into ``synthetic_dir``) the dataset that ``source`` names.
+def load_source(source: str | Path, *, synthetic_dir: Path, jobs: int = 1, progress: bool = True) -> Dataset:
+    """Read (for ``synthetic``, first generate into ``synthetic_dir`` with ``jobs`` processes) the dataset
+    that ``source`` names.
 
     Raises:
         DatasetError: a malformed SOURCE, a missing or malformed manifest or FMA metadata.
@@ -35,7 +36,7 @@ def load_source(source: str | Path, *, synthetic_dir: Path, progress: bool = Tru
     source = str(source)
     kind, _, rest = source.partition(":")
     if kind == "synthetic":
-        return _synthetic(rest, synthetic_dir, progress=progress)
+        return _synthetic(rest, synthetic_dir, jobs=jobs, progress=progress)
     if kind == "fma":
         parts = rest.split(":")
         if len(parts) not in (2, 3) or not all(parts):
@@ -46,7 +47,7 @@ def load_source(source: str | Path, *, synthetic_dir: Path, progress: bool = Tru
     return read_manifest(Path(source))
 
 
-def _synthetic(count: str, out_dir: Path, *, progress: bool) -> Dataset:
+def _synthetic(count: str, out_dir: Path, *, jobs: int, progress: bool) -> Dataset:
     from agf.datasets.synthetic import SyntheticSettings, generate_dataset
 
     try:
@@ -54,6 +55,6 @@ def _synthetic(count: str, out_dir: Path, *, progress: bool) -> Dataset:
     except ValueError:
         raise DatasetError(f"synthetic:N needs a whole number of tracks, got {count!r}") from None
     settings = SyntheticSettings(n_tracks=n_tracks)  # checked here, before anything is written
-    dataset = read_manifest(generate_dataset(settings, Path(out_dir), progress=progress))
+    dataset = read_manifest(generate_dataset(settings, Path(out_dir), jobs=jobs, progress=progress))
     dataset.name = f"synthetic{n_tracks}"
     return dataset

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
+from tqdm.auto import tqdm
 
+from agf.atomic import atomic_path, write_json
 from agf.datasets.synthetic.arrangement import synthesize_track
 from agf.datasets.synthetic.plan import SyntheticSettings, track_infos
 
@@ -33,21 +35,22 @@ def _complete(path: Path, settings: SyntheticSettings) -> bool:
     return info.frames == settings.n_samples and info.samplerate == settings.sample_rate and info.channels == 1
 
 
-def _write_flac(path: Path, audio: np.ndarray, sr: int) -> None:
-    """Write through a temporary file, so that an interrupted run leaves no truncated track."""
-    tmp = path.with_name(path.stem + ".tmp.flac")
-    sf.write(str(tmp), audio, sr, format="FLAC", subtype="PCM_16")
-    os.replace(tmp, path)
+def _write_track(settings: SyntheticSettings, index: int, path: Path) -> None:
+    """Synthesise one track and write it atomically, so that an interrupted run leaves no truncated file."""
+    audio, _ = synthesize_track(settings, index)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), audio, settings.sample_rate, format="FLAC", subtype="PCM_16")
 
 
-def generate_dataset(settings: SyntheticSettings, out_dir: Path, *, progress: bool = True) -> Path:
+def generate_dataset(settings: SyntheticSettings, out_dir: Path, *, jobs: int = 1, progress: bool = True) -> Path:
     """Write ``out_dir/audio/<track_id>.flac`` for every track and ``out_dir/tracks.csv``.
 
     Returns the csv path. Idempotent and resumable: audio files already present with the right
     length and sample rate are kept. ``out_dir/synthetic.json`` records the settings and
     :data:`GENERATOR_VERSION`; if it records anything else, the old audio and csv are deleted
     first. tracks.csv columns: track_id, path (relative to the csv), genre, artist, subgenres
-    (';'-separated), title.
+    (';'-separated), title. ``jobs`` processes synthesise tracks side by side; every track
+    depends on (settings, index) alone, so the files are the same for any ``jobs``.
     """
     out_dir = Path(out_dir)
     audio_dir = out_dir / "audio"
@@ -63,27 +66,25 @@ def generate_dataset(settings: SyntheticSettings, out_dir: Path, *, progress: bo
         for f in audio_dir.glob("syn*.flac"):
             f.unlink()
         csv_path.unlink(missing_ok=True)
-        tmp = stamp_path.with_name(stamp_path.name + ".tmp")
-        tmp.write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, stamp_path)
+        write_json(stamp_path, stamp)
 
     infos = track_infos(settings)
     todo = [i for i in infos if not _complete(out_dir / i.path, settings)]
-    if todo:
-        items = todo
-        if progress:
-            from tqdm import tqdm
+    bar = tqdm(total=len(todo), desc="synthesising tracks", unit="track", disable=not progress or not todo)
+    if jobs <= 1:
+        for info in todo:
+            _write_track(settings, info.index, out_dir / info.path)
+            bar.update()
+    elif todo:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            for future in [pool.submit(_write_track, settings, i.index, out_dir / i.path) for i in todo]:
+                future.result()
+                bar.update()
+    bar.close()
 
-            items = tqdm(todo, desc="synthesising tracks", unit="track")
-        for info in items:
-            audio, _ = synthesize_track(settings, info.index)
-            _write_flac(out_dir / info.path, audio, settings.sample_rate)
-
-    tmp_csv = csv_path.with_name(csv_path.name + ".tmp")
-    with open(tmp_csv, "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["track_id", "path", "genre", "artist", "subgenres", "title"])
         for i in infos:
             w.writerow([i.track_id, i.path, i.genre, i.artist, ";".join(i.subgenres), i.title])
-    os.replace(tmp_csv, csv_path)
     return csv_path
