@@ -98,8 +98,8 @@ def test_other_factor_settings_retrain_only_the_networks_that_learned_from_them(
 
 
 # SIGKILL to the whole process group (the CLI, the Dask scheduler and its workers) right after the runner
-# has taken the first finished transfer case: every network is trained, the grid is part-way.
-KILL_AFTER_FIRST_CASE = """
+# has taken the first trained network: the grid is cut with some networks done and others not
+KILL_AFTER_FIRST_NETWORK = """
     import os
     import signal
 
@@ -110,7 +110,7 @@ KILL_AFTER_FIRST_CASE = """
     def as_completed_then_kill(futures, *args, **kwargs):
         for future in as_completed(futures, *args, **kwargs):
             yield future
-            if future.key.startswith("case-"):
+            if future.key.startswith("train-"):
                 os.killpg(0, signal.SIGKILL)
 
     runner.as_completed = as_completed_then_kill
@@ -118,18 +118,17 @@ KILL_AFTER_FIRST_CASE = """
 
 
 def test_kill_9_mid_grid_then_rerun_gives_the_same_results(finished, tmp_path, run_killed_cli):
-    """A grid killed with its cluster after its first transfer case: the rerun keeps that case as it
+    """A grid killed with its cluster after its first trained network: the rerun keeps that network as it
     was and finishes the grid to the undisturbed run's results.csv."""
     workdir = tmp_path / "w"
     argv = ["experiment", SOURCE, "--workdir", str(workdir), "--tasks", TASKS, "--workers", "2", "--preset", "quick",
             *(f"--{k.replace('_', '-')}={v}" for k, v in TINY.items())]
-    run_killed_cli(KILL_AFTER_FIRST_CASE, argv)
+    run_killed_cli(KILL_AFTER_FIRST_NETWORK, argv)
     assert not (workdir / "results.csv").exists()
-    cases = workdir / "grid" / "quick" / "cases"
-    kept = {p: p.stat().st_mtime_ns for p in cases.glob("*.json") if p.stem != "baseline"}
-    # the case the runner took is on disk; not all 4 transfer cases can be: the cases of the last network
-    # trained start when its training ends, which is when the runner starts taking finished cases
-    assert 1 <= len(kept) < 4, f"killed after {sorted(p.stem for p in kept)}: not mid-grid"
+    kept = {p: p.stat().st_mtime_ns for p in (workdir / "runs").glob("*/weights.safetensors")}
+    # the network the runner took is on disk; not all 3 can be: the MTN trains after both STNs' worth of work
+    assert 1 <= len(kept) < 3, f"killed after {sorted(p.parent.name for p in kept)}: not mid-grid"
+    assert not list((workdir / "grid" / "quick" / "cases").glob("stn-*.json"))
     done = subprocess.run([sys.executable, "-m", "agf.cli", *argv], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     pd.testing.assert_frame_equal(pd.read_csv(workdir / "results.csv"), pd.read_csv(finished / "results.csv"))

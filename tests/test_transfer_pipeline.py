@@ -102,13 +102,13 @@ def test_validation_tracks_never_reach_the_mlp(small_workdir, monkeypatch):
             part[table.loc[t, "first"]: table.loc[t, "first"] + table.loc[t, "n_segments"]] = np.nan
         part.flush()
     seen = {}
-    real_train = fit_module.train_mlp
+    real_train = fit_module.train_mlps
 
-    def spy(features, labels, n_genres, settings, **kwargs):
+    def spy(features, labels, columns, n_genres, settings, **kwargs):
         seen["features"], seen["labels"] = np.array(features), np.array(labels)
-        return real_train(features, labels, n_genres, settings, **kwargs)
+        return real_train(features, labels, columns, n_genres, settings, **kwargs)
 
-    monkeypatch.setattr(fit_module, "train_mlp", spy)
+    monkeypatch.setattr(fit_module, "train_mlps", spy)
     model = fit_module.transfer(workdir, refs, name="leak-check", settings=MLPSettings(epochs=2), progress=False)
     train = tracks[tracks["split"] == "train"]
     assert len(seen["features"]) == int(table.loc[train["track_id"], "n_segments"].sum())

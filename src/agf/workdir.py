@@ -23,7 +23,7 @@
     W/grid/<preset>/settings.json      the grid's settings (agf experiment)
     W/grid/<preset>/cases/<case>.json  one scored case of the grid (and baseline.json), with
                                        the digests of what it was computed from
-    W/grid/<preset>/cases/.<case>.lock held while a process trains and scores that case
+    W/grid/<preset>/cases/.lock        held while a process trains and scores the grid's cases
     W/results.csv                      one row per case of the last grid
     W/report.md, report.html, figure3.png   the grid's report
     W/timings.csv                      wall and CPU seconds of each stage of the last grid run
@@ -101,8 +101,8 @@ class Workdir:
     def case_json(self, preset: str, case: str) -> Path:
         return self.grid_dir(preset) / "cases" / f"{case}.json"
 
-    def case_lock(self, preset: str, case: str) -> Path:
-        return self.grid_dir(preset) / "cases" / f".{case}.lock"
+    def cases_lock(self, preset: str) -> Path:
+        return self.grid_dir(preset) / "cases" / ".lock"
 
     @property
     def results_csv(self) -> Path:

@@ -74,6 +74,11 @@ class SegmentFeatures:
     def width(self) -> int:
         return sum(p.shape[1] for p in self.parts)
 
+    def columns(self, parts: list[int]) -> np.ndarray:
+        """The column indices, in :meth:`select`'s output, of the networks ``parts`` (positions in ``refs``), in order."""
+        starts = np.cumsum([0] + [p.shape[1] for p in self.parts])
+        return np.concatenate([np.arange(starts[k], starts[k + 1]) for k in parts])
+
     def select(self, track_ids: list[str] | pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Features of the segments of ``track_ids``, concatenated over the networks in order.
 

@@ -8,11 +8,15 @@ Scoring it is the caller's next step (:func:`agf.classifier.scoring.evaluate`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from agf.audio.segments import segment_starts
 from agf.classifier.features import extract_features
-from agf.classifier.mlp import train_mlp
+from agf.classifier.mlp import train_mlps
 from agf.classifier.model import TransferModel, load_model, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.settings import MLPSettings
@@ -65,33 +69,90 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
         SettingsMismatch: the folder holds a model trained with other settings (unless
             ``retrain_on_other_settings``, which retrains it with the asked ones, as the grid does).
     """
+    name = name or default_name(refs)
+    return transfer_many(workdir, {name: refs}, settings=settings, device=device, progress=progress,
+                         retrain_on_other_settings=retrain_on_other_settings, log=log, clock=clock)[name]
+
+
+def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef]], *,
+                  settings: MLPSettings = MLPSettings(), device: str = "auto", progress: bool = True,
+                  retrain_on_other_settings: bool = False, log: Callable[[str], None] = print,
+                  clock: StageClock | None = None, max_feature_bytes: int = 4 << 30) -> dict[str, TransferModel]:
+    """:func:`transfer` for many experiments (name -> networks) at once: the MLPs of every stale one
+    are trained together, one pass over the training segments per epoch (:func:`train_mlps`),
+    each learning what it would learn alone.
+
+    The training segments' features of all the networks involved are held at once (float16); when
+    they would take more than ``max_feature_bytes``, the experiments are trained in groups.
+    Returns the models in the order of ``experiments``.
+    """
     wd = Workdir(workdir)
     tracks, store = load_tracks(wd), open_store(wd)
-    folder = wd.transfer_dir(name or default_name(refs))
-    if retrain_on_other_settings and (diff := replace_settings(settings, folder / "settings.json")):
-        log(f"{folder.name}: trained with other settings ({diff}); retraining")
-        (folder / "mlp.safetensors").unlink(missing_ok=True)
-    ensure_settings(settings, folder / "settings.json")
-    inputs = {"store": store.fingerprint(), "tracks": tracks_fingerprint(tracks),
-              **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
-    if (folder / "mlp.safetensors").is_file():
-        changed = changed_inputs(folder / INPUTS, inputs)
-        if not changed:
-            return load_model(folder, workdir=wd.root)
-        log(f"{folder.name}: trained on other {', '.join(changed)} than the work directory has now; retraining")
-    train = tracks[tracks["split"] == "train"].reset_index(drop=True)
-    if train.empty:
-        raise AgfError(f"{wd.root}: no training tracks; `agf prepare` assigns them")
     clock = clock or StageClock()
+    models: dict[str, TransferModel] = {}
+    todo: dict[str, tuple[list[NetworkRef], dict[str, str]]] = {}
+    for name, refs in experiments.items():
+        folder = wd.transfer_dir(name)
+        if retrain_on_other_settings and (diff := replace_settings(settings, folder / "settings.json")):
+            log(f"{folder.name}: trained with other settings ({diff}); retraining")
+            (folder / "mlp.safetensors").unlink(missing_ok=True)
+        ensure_settings(settings, folder / "settings.json")
+        inputs = {"store": store.fingerprint(), "tracks": tracks_fingerprint(tracks),
+                  **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
+        if (folder / "mlp.safetensors").is_file():
+            changed = changed_inputs(folder / INPUTS, inputs)
+            if not changed:
+                models[name] = load_model(folder, workdir=wd.root)
+                continue
+            log(f"{folder.name}: trained on other {', '.join(changed)} than the work directory has now; retraining")
+        todo[name] = (list(refs), inputs)
+    if todo:
+        train = tracks[tracks["split"] == "train"].reset_index(drop=True)
+        if train.empty:
+            raise AgfError(f"{wd.root}: no training tracks; `agf prepare` assigns them")
+        for group in _groups(todo, len(train), store, settings.hop, max_feature_bytes):
+            models.update(_train_group(wd, {name: todo[name] for name in group}, train, tracks, settings,
+                                       device=device, progress=progress, clock=clock))
+    return {name: models[name] for name in experiments}
+
+
+def _groups(todo: Mapping[str, tuple[list[NetworkRef], dict]], n_train_tracks: int, store, hop: int,
+            max_bytes: int) -> list[list[str]]:
+    """The experiments in order, cut into groups whose networks' training features fit in ``max_bytes``
+    (estimated at 256 float16 columns per network and the store's mean segments per track)."""
+    per_track = np.mean([len(segment_starts(int(n), segment_frames=store.settings.segment_frames, hop=hop))
+                         for n in store.n_frames])
+    bytes_per_network = n_train_tracks * per_track * 256 * 2
+    groups: list[list[str]] = []
+    networks: set = set()
+    for name, (refs, _) in todo.items():
+        keys = {(Path(r.run_dir).resolve(), r.task) for r in refs}
+        if groups and len(networks | keys) * bytes_per_network <= max_bytes:
+            groups[-1].append(name)
+            networks |= keys
+        else:
+            groups.append([name])
+            networks = set(keys)
+    return groups
+
+
+def _train_group(wd: Workdir, todo: Mapping[str, tuple[list[NetworkRef], dict]], train: pd.DataFrame,
+                 tracks: pd.DataFrame, settings: MLPSettings, *, device: str, progress: bool,
+                 clock: StageClock) -> dict[str, TransferModel]:
+    """Train the MLPs of ``todo`` together on the union of their networks' features, and save each."""
+    union = list(dict.fromkeys(ref for refs, _ in todo.values() for ref in refs))
     with clock.stage("segment features"):
-        features = extract_features(wd.root, refs, device=device, progress=progress, hop=settings.hop)
-        genres = genre_classes(tracks)
+        features = extract_features(wd.root, union, device=device, progress=progress, hop=settings.hop)
         x, track = features.select(list(train["track_id"]))
+    genres = genre_classes(tracks)
     y = genre_indices(train["genre"], genres, "training tracks")[track]
+    columns = [features.columns([union.index(ref) for ref in refs]) for refs, _ in todo.values()]
     with clock.stage("MLP training"):
-        mlp = train_mlp(x, y, len(genres), settings, device=resolve_device(device), progress=progress)
-    model = TransferModel(refs=tuple(refs), fingerprints=tuple(run_fingerprint(r.run_dir) for r in refs),
-                          genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop)
-    save_model(model, folder, workdir=wd.root)
-    record_inputs(folder / INPUTS, inputs)
-    return model
+        mlps = train_mlps(x, y, columns, len(genres), settings, device=resolve_device(device), progress=progress)
+    models = {}
+    for (name, (refs, inputs)), mlp in zip(todo.items(), mlps):
+        models[name] = TransferModel(refs=tuple(refs), fingerprints=tuple(run_fingerprint(r.run_dir) for r in refs),
+                                     genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop)
+        save_model(models[name], wd.transfer_dir(name), workdir=wd.root)
+        record_inputs(wd.transfer_dir(name) / INPUTS, inputs)
+    return models

@@ -28,10 +28,10 @@ from tqdm.auto import tqdm
 
 from agf.atomic import write_csv, write_json
 from agf.classifier.bundle import write_bundle
-from agf.classifier.fit import network_input_name, transfer
+from agf.classifier.fit import network_input_name, transfer_many
 from agf.classifier.model import load_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
-from agf.classifier.scoring import evaluate
+from agf.classifier.scoring import Evaluation, evaluate_many
 from agf.classifier.settings import MLPSettings
 from agf.data.prepare import prepare
 from agf.data.tables import (
@@ -121,43 +121,59 @@ def _cached_row(path: Path, inputs: dict[str, str]) -> dict | None:
     return row if row.get("inputs") == inputs else None
 
 
-def case_job(workdir: str, case: Case, trained: dict[str, JobResult], preset: Preset, threads: int,
-             device: str) -> JobResult:
-    """Transfer + evaluate one case (cached as a JSON row with its inputs); ``trained`` maps network name ->
-    its training job's result; the value is the case's row."""
+def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], preset: Preset, threads: int,
+              device: str) -> JobResult:
+    """Transfer and score every case; the value is their rows, in order. ``trained`` maps network name ->
+    its training job's result.
+
+    A case's row is cached with the digests of what it was computed from and reused while they
+    hold; the MLPs of the stale cases are trained together, one pass over the training segments
+    per epoch, and scored together in one pass over the validation segments.
+    """
     started = time.perf_counter()
     clock = StageClock()
-    wd = Workdir(workdir)
-    refs = [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
-    settings = MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed, hop=preset.hop)
-    tracks = load_tracks(wd)
-    inputs = {"mlp settings": fingerprint(settings), "store": open_store(wd).fingerprint(),
-              "tracks": tracks_fingerprint(tracks),
-              **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
-    row_path = wd.case_json(preset.name, case.name)
-    said: list[str] = []
-    row = _cached_row(row_path, inputs)
-    if row is not None:
-        return JobResult(row, said, clock.stages, time.perf_counter() - started)
     keep_freed_memory()
     torch.set_num_threads(threads)
-    with exclusive(wd.case_lock(preset.name, case.name)):
-        model = transfer(wd.root, refs, name=case.name, settings=settings, device=job_device(device), progress=False,
-                         retrain_on_other_settings=True, log=said.append, clock=clock)
-        evaluation = evaluate(wd.root, model, split="valid", device=job_device(device), progress=False, clock=clock)
+    wd = Workdir(workdir)
+    settings = MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed, hop=preset.hop)
+    tracks = load_tracks(wd)
+    common = {"mlp settings": fingerprint(settings), "store": open_store(wd).fingerprint(),
+              "tracks": tracks_fingerprint(tracks)}
+    refs = {case.name: [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
+            for case in cases}
+    inputs = {name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in case_refs}}
+              for name, case_refs in refs.items()}
+    rows = {case.name: _cached_row(wd.case_json(preset.name, case.name), inputs[case.name]) for case in cases}
+    stale = [case for case in cases if rows[case.name] is None]
+    said: list[str] = []
+    if stale:
+        with exclusive(wd.cases_lock(preset.name)):
+            models = transfer_many(wd.root, {case.name: refs[case.name] for case in stale}, settings=settings,
+                                   device=job_device(device), progress=False, retrain_on_other_settings=True,
+                                   log=said.append, clock=clock)
+            evaluations = evaluate_many(wd.root, list(models.values()), split="valid", device=job_device(device),
+                                        progress=False, clock=clock)
+        for case, evaluation in zip(stale, evaluations):
+            rows[case.name] = _case_row(wd, case, evaluation, refs[case.name], tracks, inputs[case.name], preset)
+    return JobResult([rows[case.name] for case in cases], said, clock.stages, time.perf_counter() - started)
+
+
+def _case_row(wd: Workdir, case: Case, evaluation: Evaluation, refs: list[NetworkRef], tracks: pd.DataFrame,
+              inputs: dict[str, str], preset: Preset) -> dict:
+    """Write a scored case's report files beside its model and its row (with its inputs) into the grid."""
     folder = wd.transfer_dir(case.name)
-    write_evaluation(evaluation.scores, evaluation.tracks, folder, split="valid",
-                     extra={"model": str(folder), "networks": [r.name for r in refs]},
-                     title=f"{case.name}: {evaluation.scores.describe()}")
     scores = evaluation.scores
-    runs = sorted({trained[net.name].value for net, _ in case.feature_sources()})
+    write_evaluation(scores, evaluation.tracks, folder, split="valid",
+                     extra={"model": str(folder), "networks": [r.name for r in refs]},
+                     title=f"{case.name}: {scores.describe()}")
+    runs = sorted({str(r.run_dir) for r in refs})
     row = {"tasks": "".join(case.tasks), "arch": case.arch, "n_tasks": len(case.tasks),
            "n_params": sum(load_run(run).n_params() for run in runs), "log_loss": scores.log_loss,
            "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
            "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
            "inputs": inputs}
-    write_json(row_path, row)
-    return JobResult(row, said, clock.stages, time.perf_counter() - started)
+    write_json(wd.case_json(preset.name, case.name), row)
+    return row
 
 
 def baseline_job(workdir: str, preset_name: str) -> JobResult:
@@ -230,19 +246,17 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         grid_started = time.perf_counter()
         trained = {net.name: client.submit(train_job, str(wd.root), net, chosen, threads, device,
                                            key=f"train-{net.name}", pure=False) for net in networks}
-        futures = []
-        for case in cases:
-            needs = {net.name: trained[net.name] for net, _ in case.feature_sources()}
-            futures.append(client.submit(case_job, str(wd.root), case, needs, chosen, threads, device,
-                                         key=f"case-{case.name}", pure=False))
-        futures.append(client.submit(baseline_job, str(wd.root), chosen.name, key="baseline", pure=False))
-        for future in as_completed(list(trained.values())):
+        scored = client.submit(cases_job, str(wd.root), cases, trained, chosen, threads, device, key="cases",
+                               pure=False)
+        baseline = client.submit(baseline_job, str(wd.root), chosen.name, key="baseline", pure=False)
+        for future in tqdm(as_completed(list(trained.values())), total=len(trained), desc="networks",
+                           unit="network", disable=not progress):
             jobs_done.append(future.result())
             for line in jobs_done[-1].said:
                 print(f"  {line}")
-        for future in tqdm(as_completed(futures), total=len(futures), desc="grid", unit="case", disable=not progress):
+        for future in as_completed([scored, baseline]):
             jobs_done.append(future.result())
-            rows.append(jobs_done[-1].value)
+            rows += jobs_done[-1].value if future is scored else [jobs_done[-1].value]
             for line in jobs_done[-1].said:
                 print(f"  {line}")
         grid_wall = time.perf_counter() - grid_started
