@@ -12,7 +12,9 @@ printed line by line.
   CUDA, as `agf train` runs), in samples/s; an MTN step costs one DCNN step (the shared
   block plus one branch), a wSTN step its width-scaled DCNN's.
 - features: DCNN inference on 1-s segments, batch 512, in segments/s.
-- MLP: transfer-MLP steps on 1,280-d features (5 networks x 256), batch 64, in steps/s.
+- MLP: the grid's 57 transfer MLPs trained together (``train_mlps``: one pass over the segments
+  per epoch), on features of 1 to 5 networks (256 to 1,280 columns), batch 64, in case-steps/s
+  (one case's optimiser step); the old way, one MLP at a time, is printed beside it.
 
 Scaling (``--scaling``): the whole g/m grid on ``synthetic:N`` with the tiny schedule of the
 tests, on a local cluster of 1 worker and then of 2 (fresh work dirs), wall time each.
@@ -27,10 +29,12 @@ import time
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agf.classifier.mlp import TransferMLP
+from agf.classifier.mlp import TransferMLP, train_mlps
+from agf.classifier.settings import MLPSettings
 from agf.device import autocast, resolve_device
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.width import match_width, setup_parameters
@@ -42,6 +46,29 @@ FRAMES = 1 + 30 * 22_050 // 512  # frames of a 30-s clip
 SEGMENTS = (FRAMES - 43) // 21 + 1  # segments per track at hop 21
 EPOCHS, MLP_EPOCHS, BATCH = 200, 50, 64
 AG_GROUPS = 40
+
+
+def dcnn_flops() -> float:
+    """Forward FLOPs of one 1-s segment through the DCNN (multiply-adds x 2 of its convs and dense layers)."""
+    net = DCNN(GENRES)
+    x, total = torch.zeros(1, 1, 128, 43), 0.0
+    hooks = []
+
+    def count(module, inputs, output):
+        nonlocal total
+        if isinstance(module, torch.nn.Conv2d):
+            total += 2 * output.numel() * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+        elif isinstance(module, torch.nn.Linear):
+            total += 2 * module.in_features * module.out_features
+
+    for m in net.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            hooks.append(m.register_forward_hook(count))
+    with torch.no_grad():
+        net.eval()(x)
+    for h in hooks:
+        h.remove()
+    return total
 
 
 def wstn_widths() -> dict[int, float]:
@@ -96,7 +123,25 @@ def feature_rate(device: torch.device, steps: int = 5) -> float:
     return 512 / timed(step, steps, device)
 
 
+def batched_mlp_rate(device: torch.device, segments: int = 6_400) -> float:
+    """Case-steps per second of the grid's 57 cases trained together (one epoch, after a warm-up epoch)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(segments, 5 * 256)).astype(np.float16)
+    labels = rng.integers(0, GENRES, segments)
+    blocks = [np.arange(256 * k, 256 * (k + 1)) for k in range(5)]
+    stn = [np.concatenate([blocks[k] for k in subset]) for n in range(1, 6) for subset in combinations(range(5), n)]
+    columns = stn + [c for c in stn if len(c) > 256]  # the 26 MTN cases read as many columns as their STN sets
+    settings = MLPSettings(epochs=1, batch_size=BATCH)
+    train_mlps(features[:BATCH * 4], labels[:BATCH * 4], columns, GENRES, settings, device=device, progress=False)
+    start = time.perf_counter()
+    train_mlps(features, labels, columns, GENRES, settings, device=device, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return len(columns) * math.ceil(segments / BATCH) / (time.perf_counter() - start)
+
+
 def mlp_rate(device: torch.device, steps: int = 200) -> float:
+    """Steps per second of one transfer MLP on 1,280 columns, trained alone (the old way)."""
     mlp = TransferMLP(5 * 256, GENRES).to(device)
     x, y = torch.randn(BATCH, 5 * 256, device=device), torch.randint(0, GENRES, (BATCH,), device=device)
     opt = torch.optim.Adam(mlp.parameters(), lr=1e-3)
@@ -120,8 +165,9 @@ def projection(device: torch.device) -> None:
     for n, r in wstn_rates.items():
         print(f"          wSTN N={n} (width x{widths[n]:.4f}, {count_parameters(DCNN(GENRES, width=widths[n])):,} "
               f"parameters): {r:,.0f} samples/s")
-    seg_rate, step_rate = feature_rate(device), mlp_rate(device)
-    print(f"          features {seg_rate:,.0f} segments/s; MLP {step_rate:,.0f} steps/s")
+    seg_rate, alone_rate, step_rate = feature_rate(device), mlp_rate(device), batched_mlp_rate(device)
+    print(f"          features {seg_rate:,.0f} segments/s; MLPs {step_rate:,.0f} case-steps/s trained together "
+          f"(57 cases), {alone_rate:,.0f} steps/s one at a time (1,280 columns)")
 
     tasks = "gsedm"
     subsets = [c for k in range(1, 6) for c in combinations(tasks, k)]
@@ -144,10 +190,15 @@ def projection(device: torch.device) -> None:
     print(f"  features: {nets_embedded} networks x {TRACKS:,} tracks x {SEGMENTS} segments / {seg_rate:,.0f}/s"
           f" = {feature_s / 3600:,.1f} h")
     print(f"  MLPs: {cases} cases x {MLP_EPOCHS} epochs x {math.ceil(TRAIN_TRACKS * SEGMENTS / BATCH):,} steps"
-          f" / {step_rate:,.0f} steps/s = {mlp_s / 3600:,.1f} h")
+          f" / {step_rate:,.0f} case-steps/s = {mlp_s / 3600:,.1f} h (one at a time: "
+          f"{mlp_steps / alone_rate / 3600:,.1f} h)")
     total = train_s + wstn_s + feature_s + mlp_s
     print(f"  total: {total / 3600:,.1f} {device.type.upper()}-hours on this device "
           f"(goal on an H100: <= 2 h)")
+    flops = (stn_epochs + mtn_epochs) * TRAIN_TRACKS * 3 * dcnn_flops()
+    print(f"  floor: the {stn_epochs + mtn_epochs:,} training epochs alone are {flops / 1e15:,.1f} PFLOP "
+          f"(forward + backward = 3 x {dcnn_flops() / 1e6:,.0f} MFLOP a sample); measured training runs at "
+          f"{rate * 3 * dcnn_flops() / 1e9:,.0f} GFLOP/s here")
 
 
 def scaling(n_tracks: int) -> None:
