@@ -1,15 +1,23 @@
-"""P4: training throughput of `agf train`'s step against a plain eager PyTorch loop, in one run.
+"""P4: training throughput of `agf train`'s step: against a plain eager loop, per max-pool and memory
+layout, and against another checkout of agf, in one run.
 
-    python bench/bench_train.py --workdir /tmp/train-gtzan3 [--steps 30]
+    python bench/bench_train.py --workdir /tmp/train-gtzan3 [--steps 30] [--baseline-src ../before-main/src]
 
 Needs a prepared work dir (``agf prepare ../shared/data/gtzan3/tracks.csv --workdir W``).
 Every figure is training samples per second (forward + backward + Adam, batch 64, random
-1-s crops read from the store), measured after warm-up steps, interleaved in one process:
+1-s crops read from the store), measured after warm-up steps, interleaved in one process and
+the best of ``--rounds`` kept (the machine may be shared):
 
-- eager: the loop a user would write: crops gathered in the main thread, one DCNN, torch Adam.
-- agf: the Trainer as `agf train` runs it (background crop threads, stacked model, Adam).
-- agf + compile: the same with torch.compile (when it works on this machine).
+- eager 1: the loop a user would write: crops gathered in the main thread, one DCNN, torch Adam.
+- agf 1: the Trainer as `agf train` runs it (background crop threads, stacked model, Adam).
+- agf 1 NCHW nn.MaxPool2d / agf 1 NCHW MaxPool: the same with the model in NCHW and its pools
+  switched to ``nn.MaxPool2d`` / kept as :class:`agf.models.pooling.MaxPool`.
+- agf 1 channels-last: the same with the model in channels-last (``model.to(memory_format=
+  torch.channels_last)``, the layout `agf train` uses on CUDA), where PyTorch's own pools are fast.
+- agf 1 compiled (``--compile``): torch.compile of the Trainer's model; compile time reported.
 - 5 STNs: stacked into one grouped model (agf) against 5 separate eager networks.
+- baseline agf 1 (``--baseline-src PATH``): "agf 1" measured by this script in a subprocess with
+  PATH (another checkout's ``src``) first on PYTHONPATH, once per round between the others.
 
 It then projects epoch times to FMA-medium (21,250 training tracks; 5-task MTN epoch = the
 mean task's steps; a 5-task MTN runs 5 x the STN epochs).
@@ -18,13 +26,19 @@ mean task's steps; a 5-task MTN runs 5 x the STN epochs).
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from agf.models.dcnn import DCNN
+from agf.runtime import keep_freed_memory
 from agf.training.data import TaskData, standardisation
 from agf.training.loop import Trainer
 from agf.training.settings import train_settings_for
@@ -54,27 +68,69 @@ def eager_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup:
     return n_nets * steps * batch / (time.perf_counter() - start)
 
 
+def open_workdir(path: str):
+    """The tracks table and the store of a prepared work dir, in this checkout or an older one."""
+    wd = Workdir(path)
+    try:
+        from agf.data.tables import load_tracks, open_store
+    except ImportError:  # checkouts before agf.data.tables (a --baseline-src) had them on Workdir
+        return wd.tracks(), wd.store()
+    return load_tracks(wd), open_store(wd)
+
+
+def with_torch_pools(model: nn.Module) -> None:
+    """Swap every :class:`~agf.models.pooling.MaxPool` for ``nn.MaxPool2d`` (no parameters: the
+    optimiser is unaffected)."""
+    # imported here: checkouts older than the pool lack it, and the baseline subprocess never swaps
+    from agf.models.pooling import MaxPool
+
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, MaxPool):
+                setattr(parent, name, nn.MaxPool2d(child.kernel_size))
+
+
 def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: int, *, compile_model: bool = False,
+                      torch_pools: bool = False, memory_format: torch.memory_format | None = None,
                       batch: int = 64) -> float:
-    """The Trainer's step and loader on ``n_nets`` stacked genre networks (16 classes)."""
+    """The Trainer's step and loader on ``n_nets`` stacked genre networks (16 classes).
+
+    ``torch_pools`` and ``memory_format`` change the Trainer's model in place after it is built
+    (``None``: the layout the Trainer chose). With ``compile_model`` the first step's seconds
+    (compilation) are printed.
+    """
     rng = np.random.default_rng(1)
-    data = [TaskData("g", 16, rows, rng.integers(0, 16, len(rows)), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                     np.zeros(0, np.int64)) for _ in range(n_nets)]
     tasks = "gsedm"[:n_nets]
     settings = train_settings_for("stn", tasks, epochs=1000, batch_size=batch)
-    data = [TaskData(t, d.n_outputs, d.rows, d.targets, d.valid_rows, d.valid_starts, d.valid_targets)
-            for t, d in zip(tasks, data)]
+    data = [TaskData(t, 16, rows, rng.integers(0, 16, len(rows)), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                     np.zeros(0, np.int64)) for t in tasks]
     trainer = Trainer("/tmp/bench-train-unused", settings, data, store, mean, std, width=1.0,
                       device=torch.device("cpu"), progress=False, compile_model=compile_model)
+    if torch_pools:
+        with_torch_pools(trainer.model)
+    if memory_format is not None:
+        trainer.model.to(memory_format=memory_format)  # in place: the optimiser keeps the same parameters
     trainer.model.train()
     plan = []
     while len(plan) < warmup + steps:
         plan += trainer.schedule.plan()
+    begin = time.perf_counter()
     for i, b in enumerate(trainer.loader.batches(plan[:warmup + steps])):
         if i == warmup:
             start = time.perf_counter()
         trainer.step(b.x, b.targets)
+        if i == 0 and compile_model:
+            print(f"  torch.compile: first step {time.perf_counter() - begin:.1f} s (compilation)", flush=True)
     return n_nets * steps * batch / (time.perf_counter() - start)
+
+
+def baseline_samples_per_s(src: str, args: argparse.Namespace) -> float:
+    """This script's "agf 1" with another checkout's ``src`` first on PYTHONPATH, in a subprocess."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    cmd = [sys.executable, __file__, "--workdir", args.workdir, "--steps", str(args.steps), "--warmup",
+           str(args.warmup), "--threads", str(args.threads), "--only-agf-1"]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["agf 1"]
 
 
 def main() -> None:
@@ -85,22 +141,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile)")
+    parser.add_argument("--baseline-src", help="another checkout's src folder: its `agf 1`, for the ratio")
+    parser.add_argument("--only-agf-1", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
     args = parser.parse_args()
+    keep_freed_memory()  # as every `agf` command does
     torch.set_num_threads(args.threads)
-    wd = Workdir(args.workdir)
-    tracks, store = wd.tracks(), wd.store()
+    tracks, store = open_workdir(args.workdir)
     rows = np.array([store.row_of[t] for t in tracks.loc[tracks["split"] == "train", "track_id"]], dtype=np.int64)
     mean, std = standardisation(store, rows)
+    if args.only_agf_1:
+        print(json.dumps({"agf 1": agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup)}))
+        return
     print(f"torch {torch.__version__}, {args.threads} threads, batch 64, {args.steps} timed steps "
           f"after {args.warmup} warm-up, {len(rows)} training tracks")
-    results = {}
-    measures = [("eager 1", lambda: eager_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup)),
-                ("agf 1", lambda: agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup)),
-                ("eager 5", lambda: eager_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3)),
-                ("agf 5", lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3))]
+
+    def agf_1(**variant):
+        return lambda: agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup, **variant)
+
+    nchw, channels_last = torch.contiguous_format, torch.channels_last
+    measures = {"eager 1": lambda: eager_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup),
+                "agf 1": agf_1(),
+                "agf 1 NCHW nn.MaxPool2d": agf_1(torch_pools=True, memory_format=nchw),
+                "agf 1 NCHW MaxPool": agf_1(memory_format=nchw),
+                "agf 1 channels-last": agf_1(memory_format=channels_last),
+                "eager 5": lambda: eager_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
+                "agf 5": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3)}
+    if args.baseline_src:
+        measures[f"baseline agf 1 ({args.baseline_src})"] = lambda: baseline_samples_per_s(args.baseline_src, args)
+    names = list(measures)
+    results: dict[str, float] = {}
     for round_ in range(args.rounds):  # interleaved, order rotated: the machine is shared, take each one's best
-        for name, fn in measures[round_ % 4:] + measures[:round_ % 4]:
-            results[name] = max(results.get(name, 0.0), fn())
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name] = max(results.get(name, 0.0), measures[name]())
     if args.compile:
         try:
             results["agf 1 compiled"] = agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup + 3,
@@ -108,11 +181,20 @@ def main() -> None:
         except Exception as err:  # noqa: BLE001 - report, do not crash the bench
             print(f"torch.compile failed here: {type(err).__name__}: {err}")
     for name, value in results.items():
-        print(f"  {name:<16} {value:8.1f} samples/s")
+        print(f"  {name:<32} {value:8.1f} samples/s")
     print(f"P4 one STN: agf / eager = {results['agf 1'] / results['eager 1']:.2f}x")
+    print(f"pools, NCHW: MaxPool / nn.MaxPool2d = "
+          f"{results['agf 1 NCHW MaxPool'] / results['agf 1 NCHW nn.MaxPool2d']:.2f}x")
+    print(f"layout: channels-last / NCHW MaxPool = "
+          f"{results['agf 1 channels-last'] / results['agf 1 NCHW MaxPool']:.2f}x")
     if "agf 1 compiled" in results:
         print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x")
     print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x")
+    if args.baseline_src:
+        base = results[names[-1]]
+        print(f"against the baseline checkout: agf 1 = {results['agf 1'] / base:.2f}x, "
+              f"NCHW MaxPool = {results['agf 1 NCHW MaxPool'] / base:.2f}x, "
+              f"channels-last = {results['agf 1 channels-last'] / base:.2f}x")
     stn_epoch = FMA_TRAIN_TRACKS / results["agf 1"]
     print(f"FMA-medium projection on this machine: STN epoch {stn_epoch / 60:.1f} min "
           f"(200 epochs: {200 * stn_epoch / 3600:.1f} h); 5 stacked STNs epoch {5 * FMA_TRAIN_TRACKS / results['agf 5'] / 60:.1f} min; "

@@ -1,13 +1,16 @@
-"""The DCNN of Table 2: shapes, parameter counts by hand, width scaling, stacking, MTN sharing."""
+"""The DCNN of Table 2: shapes, parameter counts by hand, width scaling, stacking, MTN sharing, and its
+max-pool against ``nn.MaxPool2d``."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from agf.models.dcnn import DCNN, count_parameters, scaled_widths
 from agf.models.multitask import MultiTaskDCNN
+from agf.models.pooling import MaxPool
 from agf.models.stacked import StackedDCNN
 from agf.models.width import match_width, setup_parameters
 
@@ -22,11 +25,11 @@ def test_every_intermediate_shape():
         if isinstance(layer, (nn.MaxPool2d, nn.Conv2d)) or layer is net.trunk.gap or layer is net.trunk.elu_dense:
             shapes.append((type(layer).__name__, tuple(h.shape[1:])))
     assert shapes == [
-        ("Conv2d", (16, 128, 43)), ("MaxPool2d", (16, 64, 43)),      # conv1 'same', pool (2,1)
-        ("Conv2d", (32, 64, 43)), ("MaxPool2d", (32, 32, 21)),       # floor(43/2) = 21
-        ("Conv2d", (64, 32, 21)), ("MaxPool2d", (64, 16, 10)),
-        ("Conv2d", (64, 16, 10)), ("MaxPool2d", (64, 8, 5)),
-        ("Conv2d", (128, 8, 5)), ("MaxPool2d", (128, 4, 2)),
+        ("Conv2d", (16, 128, 43)), ("MaxPool", (16, 64, 43)),        # conv1 'same', pool (2,1)
+        ("Conv2d", (32, 64, 43)), ("MaxPool", (32, 32, 21)),         # floor(43/2) = 21
+        ("Conv2d", (64, 32, 21)), ("MaxPool", (64, 16, 10)),
+        ("Conv2d", (64, 16, 10)), ("MaxPool", (64, 8, 5)),
+        ("Conv2d", (128, 8, 5)), ("MaxPool", (128, 4, 2)),
         ("Conv2d", (256, 4, 2)), ("Conv2d", (256, 4, 2)),           # conv 3x3 and 1x1, no pool
         ("Sequential", (256,)),                                     # global average pool
         ("ELU", (256,)),                                            # dense 256, BN, ELU
@@ -150,3 +153,81 @@ def test_wstn_width_matches_the_setup_parameter_count():
     assert abs(count - target) / target < 2e-3
     assert 2.0 < width < 2.5  # parameters grow about with width squared: sqrt(5) = 2.24
     assert setup_parameters(outputs, "mtn") == target - 4 * 416
+
+
+# (channels, height, width, window) of the DCNN's pools, and odd sizes and other windows
+POOLS = [(16, 128, 43, (2, 1)), (32, 64, 43, (2, 2)), (64, 32, 21, (2, 2)), (64, 16, 10, (2, 2)), (128, 8, 5, (2, 2)),
+         (3, 9, 7, (2, 2)), (3, 7, 9, (3, 2)), (3, 9, 7, (3, 1)), (3, 7, 9, (1, 3))]
+
+
+def pool_input(kind: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Activations with no ties (random), with many (an ELU saturated at -1, small integers)."""
+    x = torch.randn(shape)
+    if kind == "elu":  # a third of the values saturate to exactly -1, whole windows of them
+        x = F.elu(3 * x - 20 * (x < -0.4))
+    elif kind == "integers":
+        x = torch.randint(-2, 3, shape).float()
+    return x.to(dtype)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("kind", ["random", "elu", "integers"])
+@pytest.mark.parametrize(("channels", "height", "width", "window"), POOLS)
+@pytest.mark.parametrize("stacked", [1, 5])
+def test_max_pool_equals_torch_max_pool(stacked, channels, height, width, window, kind, dtype, memory_format):
+    """Values, layout and gradients equal nn.MaxPool2d's exactly: the gradient goes to each window's
+    first maximal element in row-major order, as PyTorch's does; grouped (stacked) inputs alike;
+    with and without autograd recording (inference takes another path)."""
+    torch.manual_seed(channels * height + width)
+    x = pool_input(kind, (2, stacked * channels, height, width), dtype).contiguous(memory_format=memory_format)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y, y_ref = MaxPool(window)(ours), nn.MaxPool2d(window)(theirs)
+    assert y.shape == y_ref.shape and y.stride() == y_ref.stride() and y.dtype == dtype
+    assert torch.equal(y, y_ref)
+    grad = torch.randn_like(y_ref)
+    y.backward(grad)
+    y_ref.backward(grad)
+    assert torch.equal(ours.grad, theirs.grad) and ours.grad.stride() == theirs.grad.stride()
+    with torch.inference_mode():
+        y = MaxPool(window)(x)
+        assert torch.equal(y, y_ref) and y.is_contiguous(memory_format=memory_format)
+
+
+def test_max_pool_ties_go_to_the_first_element_in_row_major_order():
+    # window [[0, 1], [1, 1]]: the max 1 is at (0, 1), (1, 0) and (1, 1); PyTorch picks (0, 1)
+    x = torch.tensor([[0.0, 1.0, 5.0], [1.0, 1.0, 5.0]]).view(1, 1, 2, 3).requires_grad_()
+    MaxPool((2, 2))(x).sum().backward()
+    assert x.grad.view(2, 3).tolist() == [[0, 1, 0], [0, 0, 0]]  # the floored last column gets nothing
+
+
+def _with_torch_pools(module: nn.Module) -> nn.Module:
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, MaxPool):
+                setattr(parent, name, nn.MaxPool2d(child.kernel_size))
+    return module
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_dcnn_with_either_pool_computes_the_same(memory_format):
+    """The whole network's logits and every gradient, with MaxPool or nn.MaxPool2d, in training mode
+    (batch statistics; dropout off, so that both see the same masks)."""
+    torch.manual_seed(0)
+    net = DCNN(16)
+    _no_dropout(net)
+    reference = _with_torch_pools(DCNN(16))
+    reference.load_state_dict(net.state_dict())
+    _no_dropout(reference)
+    net, reference = net.to(memory_format=memory_format), reference.to(memory_format=memory_format)
+    x = torch.randn(8, 1, 128, 43)
+    y = torch.randint(0, 16, (8,))
+    outs = []
+    for model in (net, reference):
+        out = model(x)
+        F.cross_entropy(out, y).backward()
+        outs.append(out)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+    for (name, p), q in zip(net.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6, msg=name)
+    assert net.state_dict().keys() == reference.state_dict().keys()

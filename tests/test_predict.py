@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import tracemalloc
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -25,6 +27,10 @@ from agf.classifier.settings import MLPSettings, PredictSettings
 from agf.cli import main
 from agf.data.tables import load_tracks, open_store
 from agf.errors import AgfError
+from agf.models.dcnn import DCNN
+from agf.models.input import network_input
+from agf.models.multitask import MultiTaskDCNN
+from agf.training.runs import TrainedRun
 from agf.workdir import Workdir
 
 
@@ -61,6 +67,28 @@ def test_bundle_predictions_equal_the_evaluation_path(small_workdir, bundle):
         # the store keeps float16 frames and features: agreement to that precision
         np.testing.assert_allclose(p, exp, atol=2e-2)
         assert pred.genre == opened.model.genres[int(p.argmax())]
+
+
+def test_embedder_runs_channels_last_with_the_features_of_nchw_networks():
+    """The Embedder's channels-last layout (faster on CPU) changes the features by float rounding only."""
+    torch.manual_seed(0)
+    stn, mtn = DCNN(16).eval(), MultiTaskDCNN({"g": 16, "m": 40}).eval()
+    for net in (stn, mtn):  # non-trivial BN statistics, as after training
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2)
+    mean, std = np.random.default_rng(0).normal(-40, 5, 128), np.full(128, 12.0)
+    runs = [TrainedRun(Path("runs/stn-g"), "stn", ("g",), ("a", "b"), mean, std, networks={"g": copy.deepcopy(stn)}),
+            TrainedRun(Path("runs/mtn-gm"), "mtn", ("g", "m"), ("a", "b"), mean, std, multitask=copy.deepcopy(mtn))]
+    refs = [NetworkRef(Path("runs/stn-g"), "g"), NetworkRef(Path("runs/mtn-gm"), "m"), NetworkRef(Path("runs/mtn-gm"), "g")]
+    embedder = Embedder(runs, refs)
+    assert embedder.networks[0].stem.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    segments = torch.randn(16, 43, 128) * 12 - 40  # dB, frames first
+    x = network_input(segments, torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32))
+    with torch.no_grad():
+        expected = torch.cat([stn.embed(x), mtn.embed(x, "m"), mtn.embed(x, "g")], dim=1)
+        torch.testing.assert_close(embedder(segments), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_bad_files_get_an_error_line_and_the_rest_go_on(shared_data, bundle, tmp_path, capsys):

@@ -148,7 +148,11 @@ class Embedder(nn.Module):
     """dB segments ``(B, frames, n_mels)`` (frames first, as stored) -> features ``(B, 256 * n_networks)``.
 
     Each network sees the segment standardised with its own run's per-mel-bin mean and std;
-    networks of one run share the standardisation. Always in eval mode.
+    networks of one run share the standardisation. Always in eval mode, and channels-last
+    (kept by ``.to(device)``): on CUDA for the tensor cores, and on CPU too, where oneDNN's
+    convolutions and PyTorch's max-pool are faster in it (``bench/bench_predict.py``: 1.8x the
+    networks' throughput of NCHW with ``nn.MaxPool2d``). Features differ from NCHW ones by
+    float rounding only.
     """
 
     def __init__(self, runs: list[TrainedRun], refs: list[NetworkRef]):
@@ -157,7 +161,7 @@ class Embedder(nn.Module):
         self.run_of = [by_dir[Path(ref.run_dir).resolve()] for ref in refs]
         self.networks = nn.ModuleList(runs[self.run_of[k]].network(ref.task) for k, ref in enumerate(refs))
         self.inputs = nn.ModuleList(Standardiser(run.mean, run.std) for run in runs)
-        self.eval()
+        self.to(memory_format=torch.channels_last).eval()
 
     def forward(self, segments_db: torch.Tensor) -> torch.Tensor:
         inputs = {}

@@ -78,8 +78,6 @@ class Predictor:
         self.embedder = Embedder(runs, list(model.refs)).to(self.device).eval()
         self.mlp = model.mlp.to(self.device).eval()
         self.log_mel = LogMel(self.bundle.front_end)  # the STFT runs on CPU, streamed per block
-        if self.device.type == "cuda":
-            self.embedder = self.embedder.to(memory_format=torch.channels_last)
 
     @property
     def genres(self) -> tuple[str, ...]:
