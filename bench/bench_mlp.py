@@ -1,6 +1,6 @@
 """The MLP stage of the grid: one `train_mlp` per case (today's way) against `train_mlps` over all cases.
 
-    python bench/bench_mlp.py [--threads N] [--epochs 50] [--large-epochs 2] [--profile]
+    python bench/bench_mlp.py [--threads N] [--epochs 50] [--large-epochs 2 (0: skip)] [--profile]
 
 Two grid shapes, random float16 features and labels (the figure is time; each case reads its
 networks' 256-column blocks of one union array, laid out as the grid's cases would read them):
@@ -163,14 +163,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs timed on the quick shape")
-    parser.add_argument("--large-epochs", type=int, default=2, help="epochs timed on the large shape")
+    parser.add_argument("--large-epochs", type=int, default=2, help="epochs timed on the large shape (0: skip it)")
     parser.add_argument("--profile", action="store_true", help="profile one epoch of train_mlps (quick shape)")
     args = parser.parse_args()
     keep_freed_memory()  # as the grid's jobs do
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, CPU")
     bench_shape("quick (gtzan3 quick grid, g,e,d,m)", ("g", "e", "d", "m"), 178 * 29, 3, args.epochs)
-    bench_shape("large (paper grid, g,s,e,d,m)", ("g", "s", "e", "d", "m"), 20_000, 16, args.large_epochs)
+    if args.large_epochs:
+        bench_shape("large (paper grid, g,s,e,d,m)", ("g", "s", "e", "d", "m"), 20_000, 16, args.large_epochs)
     if args.profile:
         profile_epoch()
 
