@@ -15,7 +15,8 @@ the best of ``--rounds`` kept (the machine may be shared):
 - agf 1 channels-last: the same with the model in channels-last (``model.to(memory_format=
   torch.channels_last)``, the layout `agf train` uses on CUDA), where PyTorch's own pools are fast.
 - agf 1 compiled (``--compile``): torch.compile of the Trainer's model; compile time reported.
-- 5 STNs: stacked into one grouped model (agf) against 5 separate eager networks.
+- 5 STNs: stacked into one grouped model (agf, and in channels-last) against 5 separate eager
+  networks.
 - baseline agf 1 (``--baseline-src PATH``): "agf 1" measured by this script in a subprocess with
   PATH (another checkout's ``src``) first on PYTHONPATH, once per round between the others.
 
@@ -165,7 +166,9 @@ def main() -> None:
                 "agf 1 NCHW MaxPool": agf_1(memory_format=nchw),
                 "agf 1 channels-last": agf_1(memory_format=channels_last),
                 "eager 5": lambda: eager_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
-                "agf 5": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3)}
+                "agf 5": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
+                "agf 5 channels-last": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3,
+                                                                 memory_format=channels_last)}
     if args.baseline_src:
         measures[f"baseline agf 1 ({args.baseline_src})"] = lambda: baseline_samples_per_s(args.baseline_src, args)
     names = list(measures)
@@ -189,7 +192,8 @@ def main() -> None:
           f"{results['agf 1 channels-last'] / results['agf 1 NCHW MaxPool']:.2f}x")
     if "agf 1 compiled" in results:
         print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x")
-    print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x")
+    print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x; "
+          f"channels-last / agf = {results['agf 5 channels-last'] / results['agf 5']:.2f}x")
     if args.baseline_src:
         base = results[names[-1]]
         print(f"against the baseline checkout: agf 1 = {results['agf 1'] / base:.2f}x, "
