@@ -15,6 +15,7 @@ import pytest
 
 from agf.classifier.predict import Predictor
 from agf.experiments.cluster import open_client
+from agf.runtime import ALLOCATOR_ENV
 from agf.experiments.presets import Preset
 from agf.experiments.report import RESULT_COLUMNS
 from agf.experiments.runner import run_experiment
@@ -32,10 +33,12 @@ def finished(tmp_path_factory) -> Path:
     return workdir
 
 
-def test_a_local_cluster_has_worker_processes():
+def test_a_local_cluster_has_worker_processes_with_the_allocator_policy():
     with open_client(workers=2) as client:
         pids = client.run(os.getpid)
+        environs = client.run(lambda: {name: os.environ.get(name) for name in ALLOCATOR_ENV})
     assert len(pids) == 2 and os.getpid() not in pids.values() and len(set(pids.values())) == 2
+    assert all(environ == ALLOCATOR_ENV for environ in environs.values())  # not Dask's 64 KiB trim
 
 
 def test_grid_results_report_and_bundle(finished):

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
-def _cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def _cpu_seconds(children: bool = True) -> float:
+    usage = [resource.getrusage(resource.RUSAGE_SELF)]
+    if children:
+        usage.append(resource.getrusage(resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 @dataclass
@@ -29,9 +30,13 @@ class StageClock:
     stages: dict[str, list[float]] = field(default_factory=dict)
 
     @contextmanager
-    def stage(self, name: str, sync=None) -> Iterator[None]:
-        """Time the block as ``name``; ``sync`` (e.g. ``torch.cuda.synchronize``) is called before the clock stops."""
-        wall, cpu = time.perf_counter(), _cpu_seconds()
+    def stage(self, name: str, sync=None, children: bool = True) -> Iterator[None]:
+        """Time the block as ``name``; ``sync`` (e.g. ``torch.cuda.synchronize``) is called before the clock stops.
+
+        ``children=False`` leaves out the CPU time of child processes reaped in the block: stopping
+        a cluster reaps workers whose jobs already reported their own time.
+        """
+        wall, cpu = time.perf_counter(), _cpu_seconds(children)
         try:
             yield
         finally:
@@ -39,7 +44,7 @@ class StageClock:
                 sync()
             total = self.stages.setdefault(name, [0.0, 0.0, 0])
             total[0] += time.perf_counter() - wall
-            total[1] += _cpu_seconds() - cpu
+            total[1] += _cpu_seconds(children) - cpu
             total[2] += 1
 
     def add(self, name: str, wall: float, cpu: float, calls: int = 1) -> None:

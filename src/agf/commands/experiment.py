@@ -20,7 +20,8 @@ from agf.experiments.presets import PRESETS
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help=SOURCE_SYNTAX)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick",
-                        help="paper: 200 epochs per STN, 200 x k per k-task MTN, 50 for the MLP; quick: a small check")
+                        help="paper: 200 epochs per STN, 200 x k per k-task MTN, 50 for the MLP; quick: a small check; "
+                             "demo: the settings of `agf demo`")
     parser.add_argument("--tasks", default="gsedm", help="learning tasks, e.g. gsedm (default), gm or g,m")
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")

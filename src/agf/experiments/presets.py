@@ -42,4 +42,11 @@ PRESETS = {
     # The MLP's 50 epochs and hop 43 won the validation sweep of bench/tune_quick.py among the
     # 12-epoch schedules (docs/results/tuning-quick.md)
     "quick": Preset("quick", epochs=12, mlp_epochs=50, clusters=256, hop=43),
+    # `agf demo`: the method in under 3 minutes on 2 CPU cores, all stages included. Sized by the
+    # time of each stage (W/timings.csv): 400 synthetic tracks give 60 validation tracks under the
+    # artist split, and g and m (the MFCC artist groups: k-means + LDA) as STNs and an MTN make
+    # 3 networks and 4 cases; 8 epochs and 20 MLP epochs fit the budget
+    "demo": Preset("demo", epochs=8, mlp_epochs=20, clusters=64, hop=43),
 }
+DEMO_SOURCE = "synthetic:400"
+DEMO_TASKS = "gm"

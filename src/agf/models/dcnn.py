@@ -94,7 +94,7 @@ def build_layers(widths: Widths, groups: int = 1) -> tuple[nn.Sequential, nn.Seq
         layers[name] = nn.Conv2d(k * c_in, k * c_out, kernel, padding="same", groups=k, bias=not bn)
         if bn:
             layers[f"bn{i}"] = nn.BatchNorm2d(k * c_out)
-        layers[f"elu{i}"] = nn.ELU()
+        layers[f"elu{i}"] = nn.ELU(inplace=True)
         if pool:
             layers[f"pool{i}"] = MaxPool(pool)
         if dropout:
@@ -104,7 +104,7 @@ def build_layers(widths: Widths, groups: int = 1) -> tuple[nn.Sequential, nn.Seq
     trunk["bn_gap"] = nn.BatchNorm1d(k * c_in)
     trunk["dense"] = nn.Linear(c_in, widths.dense, bias=False) if k == 1 else GroupedLinear(c_in, widths.dense, k)
     trunk["bn_dense"] = nn.BatchNorm1d(k * widths.dense)
-    trunk["elu_dense"] = nn.ELU()
+    trunk["elu_dense"] = nn.ELU(inplace=True)
     return nn.Sequential(stem), nn.Sequential(trunk)
 
 
