@@ -38,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"(default {options.checkpoint_seconds:g}; 0: after every epoch)")
     parser.add_argument("--valid-every", type=int, default=options.valid_every,
                         help="the validation loss every this many epochs, and after the last (default 1)")
+    parser.add_argument("--store-on-device", choices=("auto", "always", "never"), default=options.store_on_device,
+                        help="the spectrogram store in device memory, crops cut there (auto: on a GPU it fits in)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the training model (off by default: it did not pay on the CPU, "
+                             "see bench/bench_train.py --compile)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     settings = train_settings_for(args.arch, args.tasks, epochs=args.epochs, seed=args.seed,
                                   batch_size=args.batch_size, mtn_draw=args.mtn_draw, wstn_match=args.wstn_match)
     options = TrainOptions(checkpoint_seconds=args.checkpoint_seconds, valid_every=args.valid_every,
-                           progress=args.progress)
+                           store_on_device=args.store_on_device, compile_model=args.compile, progress=args.progress)
     run_dir = train(args.workdir, tasks=settings.tasks, arch=settings.arch, settings=settings, device=args.device,
                     options=options, run_name=args.run_name)
     trained = load_run(run_dir)

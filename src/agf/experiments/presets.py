@@ -38,7 +38,7 @@ PRESETS = {
     # Kim et al. 2018: 200 epochs per STN (1000 for the 5-task MTN), 50 for the MLP, K = 2048
     "paper": Preset("paper", epochs=200, mlp_epochs=50, clusters=2048),
     # a check of the whole pipeline: the g/e/d/m grid on the 209 GTZAN clips of
-    # ../shared/data/gtzan3 takes 32.5 minutes on 2 CPU cores (docs/results/gtzan3-quick).
+    # ../shared/data/gtzan3 takes 24 minutes on 2 CPU cores (docs/results/gtzan3-quick).
     # The MLP's 50 epochs and hop 43 won the validation sweep of bench/tune_quick.py among the
     # 12-epoch schedules (docs/results/tuning-quick.md)
     "quick": Preset("quick", epochs=12, mlp_epochs=50, clusters=256, hop=43),

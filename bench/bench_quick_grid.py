@@ -1,0 +1,96 @@
+"""The gtzan3 quick grid, old code against new in one run: the whole grid and its networks + cases stages.
+
+    python bench/bench_quick_grid.py [--baseline-src ../before-main/src] [--source ../shared/data/gtzan3/tracks.csv]
+
+For each checkout (the baseline's ``src`` first on PYTHONPATH, then this one), in a fresh work
+directory and as a user would run it:
+
+1. ``agf prepare SOURCE`` and ``agf factors --tasks edm`` with the quick preset's factor
+   settings (decoding, Essentia, k-means, LDA), timed as one step;
+2. ``agf experiment SOURCE --preset quick --tasks gedm``, which finds the store and the factors
+   done and so times the networks and the cases (transfer MLPs, scoring, baseline, report).
+
+Printed: both steps' wall times per checkout, the ratios, and the new code's time per stage
+(its ``timings.csv``). Without ``--baseline-src``, this checkout only. Whole-process wall times; the machine may be shared, so read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gtzan3" / "tracks.csv"
+
+
+def timed(command: list[str], src: Path, log: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    started = time.perf_counter()
+    with log.open("a") as out:
+        subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+    return time.perf_counter() - started
+
+
+def quiet(agf: list[str], command: str, src: Path) -> list[str]:
+    """``--no-progress`` where the checkout's command has it (older ones do not)."""
+    usage = subprocess.run([*agf, command, "--help"], env={**os.environ, "PYTHONPATH": str(src)},
+                           capture_output=True, text=True, check=True).stdout
+    return ["--no-progress"] if "--no-progress" in usage else []
+
+
+def grid(src: Path, source: Path, tasks: str, root: Path) -> dict[str, float]:
+    """Wall seconds of prepare + factors and of the experiment, for the checkout at ``src``."""
+    work, log = root / "work", root / "log.txt"
+    agf = [sys.executable, "-m", "agf.cli"]
+    factor_tasks = ",".join(t for t in tasks if t != "g")  # the comma form: every version reads it
+    first = timed([*agf, "prepare", str(source), "--workdir", str(work), *quiet(agf, "prepare", src)], src, log)
+    # the quick preset's factor settings, so that the experiment finds them done
+    first += timed([*agf, "factors", "--workdir", str(work), "--tasks", factor_tasks, "--clusters", "256",
+                    "--groups", "40", *quiet(agf, "factors", src)], src, log)
+    second = timed([*agf, "experiment", str(source), "--workdir", str(work), "--preset", "quick", "--tasks", tasks,
+                    *quiet(agf, "experiment", src)], src, log)
+    return {"prepare + factors": first, "networks + cases": second, "whole grid": first + second,
+            "timings": work / "timings.csv"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline-src", type=Path, help="another checkout's src (the code before)")
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="a manifest (default: gtzan3)")
+    parser.add_argument("--tasks", default="gedm")
+    parser.add_argument("--keep", type=Path, help="keep the work directories (reports, logs) under this folder")
+    args = parser.parse_args()
+    if not args.source.exists():
+        sys.exit(f"{args.source}: no such manifest (the gtzan3 clips live in ../shared/data)")
+    results = {}
+    # --keep: the work directories stay (their reports and logs); otherwise a temporary folder
+    with (contextlib.nullcontext(tempfile.mkdtemp(dir=args.keep)) if args.keep else tempfile.TemporaryDirectory()) as tmp:
+        checkouts = {"before": args.baseline_src.resolve()} if args.baseline_src else {}
+        for name, src in {**checkouts, "after": ROOT / "src"}.items():
+            folder = Path(tmp) / name
+            folder.mkdir()
+            print(f"{name}: {src} ...", flush=True)
+            results[name] = grid(src, args.source.resolve(), args.tasks, folder)
+            print(f"  prepare + factors {results[name]['prepare + factors']:.1f} s, "
+                  f"networks + cases {results[name]['networks + cases']:.1f} s", flush=True)
+        if "before" in results:
+            print(f"\n{'step':<20}{'before s':>10}{'after s':>10}{'speed-up':>10}")
+            for step in ("prepare + factors", "networks + cases", "whole grid"):
+                before, after = results["before"][step], results["after"][step]
+                print(f"{step:<20}{before:>10.1f}{after:>10.1f}{before / after:>9.2f}x")
+        print(f"whole grid after: {results['after']['whole grid'] / 60:.1f} min (goal <= 10 min on 2 cores)")
+        print("\nthe new code's time per stage of the experiment (timings.csv):")
+        with Path(results["after"]["timings"]).open() as f:
+            for row in csv.DictReader(f):
+                print(f"  {row['stage'][:58]:<60}{float(row['wall_s']):>9.1f} s wall{float(row['cpu_s']):>9.1f} s CPU")
+
+
+if __name__ == "__main__":
+    main()
