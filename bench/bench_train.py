@@ -106,7 +106,7 @@ def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: i
     data = [TaskData(t, 16, rows, rng.integers(0, 16, len(rows)), np.zeros(0, np.int64), np.zeros(0, np.int64),
                      np.zeros(0, np.int64)) for t in tasks]
     trainer = Trainer("/tmp/bench-train-unused", settings, data, store, mean, std, width=1.0,
-                      device=torch.device("cpu"), progress=False, compile_model=compile_model)
+                      device=torch.device("cpu"), **trainer_options(compile_model))
     if torch_pools:
         with_torch_pools(trainer.model)
     if memory_format is not None:
@@ -123,6 +123,15 @@ def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: i
         if i == 0 and compile_model:
             print(f"  torch.compile: first step {time.perf_counter() - begin:.1f} s (compilation)", flush=True)
     return n_nets * steps * batch / (time.perf_counter() - start)
+
+
+def trainer_options(compile_model: bool) -> dict:
+    """The Trainer's options in this checkout's form (TrainOptions) or an older one's (keywords)."""
+    try:
+        from agf.training.settings import TrainOptions
+    except ImportError:
+        return {"progress": False, "compile_model": compile_model}
+    return {"options": TrainOptions(progress=False, compile_model=compile_model, store_on_device="never")}
 
 
 def baseline_samples_per_s(src: str, args: argparse.Namespace) -> float:

@@ -92,8 +92,7 @@ class BatchLoader:
 
     def to_device(self, x: torch.Tensor, targets: dict[int, torch.Tensor]) -> Batch:
         x = network_input(x.to(self.device, non_blocking=True), self.mean, self.std)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x, {t: y.to(self.device, non_blocking=True) for t, y in targets.items()})
 
     def _on_device(self, step: Step) -> Batch:
@@ -108,8 +107,7 @@ class BatchLoader:
             crops[:, t if self.stacked else 0] = self.device_crops.crops(task.rows[index], starts)
             targets[t] = torch.from_numpy(np.ascontiguousarray(task.targets[index])).to(self.device, non_blocking=True)
         x = network_input(crops, self.mean, self.std)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x, targets)
 
     def batches(self, steps: list[Step]) -> Iterator[Batch]:
