@@ -10,8 +10,7 @@ the best of ``--rounds`` kept (the machine may be shared):
 
 - eager 1: the loop a user would write: crops gathered in the main thread, one DCNN, torch Adam.
 - agf 1: the Trainer as `agf train` runs it (background crop threads, stacked model, Adam).
-- agf 1 NCHW nn.MaxPool2d / agf 1 NCHW MaxPool: the same with the model in NCHW and its pools
-  switched to ``nn.MaxPool2d`` / kept as :class:`agf.models.pooling.MaxPool`.
+- agf 1 NCHW: the same with the model in NCHW (the layout before training moved to channels-last).
 - agf 1 channels-last: the same with the model in channels-last (``model.to(memory_format=
   torch.channels_last)``, the layout `agf train` uses on CUDA), where PyTorch's own pools are fast.
 - agf 1 compiled (``--compile``): torch.compile of the Trainer's model; compile time reported.
@@ -36,7 +35,6 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from agf.models.dcnn import DCNN
 from agf.runtime import keep_freed_memory
@@ -79,26 +77,14 @@ def open_workdir(path: str):
     return load_tracks(wd), open_store(wd)
 
 
-def with_torch_pools(model: nn.Module) -> None:
-    """Swap every :class:`~agf.models.pooling.MaxPool` for ``nn.MaxPool2d`` (no parameters: the
-    optimiser is unaffected)."""
-    # imported here: checkouts older than the pool lack it, and the baseline subprocess never swaps
-    from agf.models.pooling import MaxPool
-
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, MaxPool):
-                setattr(parent, name, nn.MaxPool2d(child.kernel_size))
-
-
 def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: int, *, compile_model: bool = False,
-                      torch_pools: bool = False, memory_format: torch.memory_format | None = None,
+                      memory_format: torch.memory_format | None = None,
                       batch: int = 64) -> float:
     """The Trainer's step and loader on ``n_nets`` stacked genre networks (16 classes).
 
-    ``torch_pools`` and ``memory_format`` change the Trainer's model in place after it is built
-    (``None``: the layout the Trainer chose). With ``compile_model`` the first step's seconds
-    (compilation) are printed.
+    ``memory_format`` puts the Trainer's model and its batches in that layout (``None``: the layout
+    the Trainer chose; both must change, as a conv follows channels-last input or weights). With
+    ``compile_model`` the first step's seconds (compilation) are printed.
     """
     rng = np.random.default_rng(1)
     tasks = "gsedm"[:n_nets]
@@ -107,8 +93,6 @@ def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: i
                      np.zeros(0, np.int64)) for t in tasks]
     trainer = Trainer("/tmp/bench-train-unused", settings, data, store, mean, std, width=1.0,
                       device=torch.device("cpu"), **trainer_options(compile_model))
-    if torch_pools:
-        with_torch_pools(trainer.model)
     if memory_format is not None:
         trainer.model.to(memory_format=memory_format)  # in place: the optimiser keeps the same parameters
     trainer.model.train()
@@ -119,7 +103,7 @@ def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: i
     for i, b in enumerate(trainer.loader.batches(plan[:warmup + steps])):
         if i == warmup:
             start = time.perf_counter()
-        trainer.step(b.x, b.targets)
+        trainer.step(b.x if memory_format is None else b.x.contiguous(memory_format=memory_format), b.targets)
         if i == 0 and compile_model:
             print(f"  torch.compile: first step {time.perf_counter() - begin:.1f} s (compilation)", flush=True)
     return n_nets * steps * batch / (time.perf_counter() - start)
@@ -171,8 +155,7 @@ def main() -> None:
     nchw, channels_last = torch.contiguous_format, torch.channels_last
     measures = {"eager 1": lambda: eager_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup),
                 "agf 1": agf_1(),
-                "agf 1 NCHW nn.MaxPool2d": agf_1(torch_pools=True, memory_format=nchw),
-                "agf 1 NCHW MaxPool": agf_1(memory_format=nchw),
+                "agf 1 NCHW": agf_1(memory_format=nchw),
                 "agf 1 channels-last": agf_1(memory_format=channels_last),
                 "eager 5": lambda: eager_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
                 "agf 5": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
@@ -195,10 +178,7 @@ def main() -> None:
     for name, value in results.items():
         print(f"  {name:<32} {value:8.1f} samples/s")
     print(f"P4 one STN: agf / eager = {results['agf 1'] / results['eager 1']:.2f}x")
-    print(f"pools, NCHW: MaxPool / nn.MaxPool2d = "
-          f"{results['agf 1 NCHW MaxPool'] / results['agf 1 NCHW nn.MaxPool2d']:.2f}x")
-    print(f"layout: channels-last / NCHW MaxPool = "
-          f"{results['agf 1 channels-last'] / results['agf 1 NCHW MaxPool']:.2f}x")
+    print(f"layout: channels-last / NCHW = {results['agf 1 channels-last'] / results['agf 1 NCHW']:.2f}x")
     if "agf 1 compiled" in results:
         print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x")
     print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x; "
@@ -206,7 +186,7 @@ def main() -> None:
     if args.baseline_src:
         base = results[names[-1]]
         print(f"against the baseline checkout: agf 1 = {results['agf 1'] / base:.2f}x, "
-              f"NCHW MaxPool = {results['agf 1 NCHW MaxPool'] / base:.2f}x, "
+              f"NCHW = {results['agf 1 NCHW'] / base:.2f}x, "
               f"channels-last = {results['agf 1 channels-last'] / base:.2f}x")
     stn_epoch = FMA_TRAIN_TRACKS / results["agf 1"]
     print(f"FMA-medium projection on this machine: STN epoch {stn_epoch / 60:.1f} min "

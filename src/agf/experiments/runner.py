@@ -260,10 +260,11 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
             for line in jobs_done[-1].said:
                 print(f"  {line}")
         grid_wall = time.perf_counter() - grid_started
+        n_busy = len(client.scheduler_info()["workers"])  # an attached cluster's workers too
     for job in jobs_done:
         clock.merge(job.stages)
     # workers x the grid's wall, less the jobs' own time: scheduling, transfers, and waiting on dependencies
-    idle = max(0.0, (1 if cluster else n_workers) * grid_wall - sum(job.wall for job in jobs_done))
+    idle = max(0.0, n_busy * grid_wall - sum(job.wall for job in jobs_done))
     clock.add("Dask: idle worker time (scheduling, waiting on dependencies)", idle, 0.0)
     print("[4/5] results")
     order = {c.name: i for i, c in enumerate(cases)}

@@ -105,8 +105,9 @@ class Trainer:
         self.clock = clock or StageClock()
         self.sync = torch.cuda.synchronize if device.type == "cuda" else None
         self.stacked = settings.arch != "mtn"
-        # channels-last on every device: the layout cuDNN's convs want, and 1.18x the training
-        # samples/s of NCHW on the CPU too (bench/bench_train.py); the loader sends batches in it
+        # channels-last on every device, one layout for training and inference: the one cuDNN's convs
+        # want, and on the CPU as fast as NCHW within the noise of a shared machine (0.91x-1.18x over
+        # three runs of bench/bench_train.py); the loader sends batches in it
         self.model = build_model(settings, data, width).to(device, memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.model, settings, device)
         streams = [SampleStream(store.n_frames[d.rows], np.random.default_rng(task_seed(settings.seed, d.task)),
