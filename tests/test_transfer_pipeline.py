@@ -159,3 +159,29 @@ def test_transfer_and_evaluate_commands(small_workdir, tmp_path, capsys):
     # the same name with other settings is refused rather than overwritten
     assert main(["transfer", "--workdir", str(workdir), "--networks", "stn:gm", "--epochs", "3"]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_experiments_too_big_for_memory_train_in_groups_and_learn_the_same(small_workdir, tmp_path):
+    """transfer_many cuts the experiments into groups whose features fit the budget; a case learns the
+    same in a group of its own as with the others."""
+    workdir, run = small_workdir
+    copy = tmp_path / "w"
+    shutil.copytree(workdir, copy, ignore=shutil.ignore_patterns("transfer"))
+    experiments = {"only-g": [NetworkRef(run, "g")], "only-m": [NetworkRef(run, "m")],
+                   "both": [NetworkRef(run, "g"), NetworkRef(run, "m")]}
+    settings = MLPSettings(epochs=2, hop=43)
+    together = fit_module.transfer_many(copy, experiments, settings=settings, progress=False)
+    store, tracks = open_store(Workdir(copy)), load_tracks(Workdir(copy))
+    todo = {name: (refs, {}) for name, refs in experiments.items()}
+    n_train = int((tracks["split"] == "train").sum())
+    one_network = fit_module._groups(todo, n_train, store, 43, max_bytes=1 << 40)
+    assert one_network == [["only-g", "only-m", "both"]]
+    per_network = np.mean([len(segment_starts(int(n), hop=43)) for n in store.n_frames]) * n_train * 256 * 2
+    alone = fit_module._groups(todo, n_train, store, 43, max_bytes=int(per_network))
+    assert alone == [["only-g"], ["only-m"], ["both"]]
+    shutil.rmtree(Workdir(copy).transfer_dir("only-g").parent)
+    apart = fit_module.transfer_many(copy, experiments, settings=settings, progress=False,
+                                     max_feature_bytes=int(per_network))
+    for name in experiments:
+        for (key, a), b in zip(together[name].mlp.state_dict().items(), apart[name].mlp.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=f"{name} {key}")

@@ -29,9 +29,11 @@ from agf.data.tables import (
 )
 from agf.device import resolve_device
 from agf.errors import AgfError
+from agf.models.dcnn import scaled_widths
 from agf.provenance import changed_inputs, record_inputs
 from agf.settings import ensure_settings, replace_settings
 from agf.timing import StageClock
+from agf.training.runs import load_run
 from agf.workdir import Workdir
 
 INPUTS = "inputs.json"
@@ -119,15 +121,24 @@ def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef
 def _groups(todo: Mapping[str, tuple[list[NetworkRef], dict]], n_train_tracks: int, store, hop: int,
             max_bytes: int) -> list[list[str]]:
     """The experiments in order, cut into groups whose networks' training features fit in ``max_bytes``
-    (estimated at 256 float16 columns per network and the store's mean segments per track)."""
+    (float16 features of each network's feature width, at the store's mean segments per track)."""
     per_track = np.mean([len(segment_starts(int(n), segment_frames=store.settings.segment_frames, hop=hop))
                          for n in store.n_frames])
-    bytes_per_network = n_train_tracks * per_track * 256 * 2
+    widths: dict[Path, int] = {}  # a wSTN's feature is wider than 256
+    for refs, _ in todo.values():
+        for ref in refs:
+            run_dir = Path(ref.run_dir).resolve()
+            if run_dir not in widths:
+                widths[run_dir] = scaled_widths(load_run(run_dir).width).dense
     groups: list[list[str]] = []
     networks: set = set()
+
+    def size(keys: set) -> float:
+        return sum(n_train_tracks * per_track * widths[run_dir] * 2 for run_dir, _ in keys)
+
     for name, (refs, _) in todo.items():
         keys = {(Path(r.run_dir).resolve(), r.task) for r in refs}
-        if groups and len(networks | keys) * bytes_per_network <= max_bytes:
+        if groups and size(networks | keys) <= max_bytes:
             groups[-1].append(name)
             networks |= keys
         else:
