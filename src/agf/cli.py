@@ -2,7 +2,8 @@
 
 Only the module of the command being run is imported (``agf predict`` never loads Dask or
 matplotlib), so each command starts as fast as its own work allows. Every command takes
-``--workdir``, ``--device``, ``--seed`` and ``--no-progress``, declared once here. A user error
+``--workdir``, ``--device``, ``--seed`` and ``--no-progress``, declared once here. A command that
+writes its work directory holds the directory's lock while it runs (a second one stops). A user error
 (:class:`~agf.errors.AgfError`) ends in one line on stderr and exit status 2, never a traceback.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from agf import __version__
 from agf.errors import AgfError
+from agf.locks import hold_workdir
 from agf.runtime import keep_freed_memory
 
 
@@ -26,6 +29,7 @@ class Command:
     workdir: str  # what --workdir means for this command (its help text)
     workdir_required: bool = True
     workdir_default: Path | None = None
+    writes: bool = True  # holds the work directory's lock while it runs (agf.locks.hold_workdir)
 
 
 COMMANDS = {
@@ -40,7 +44,7 @@ COMMANDS = {
                         "the prepared work directory whose tracks to score"),
     "predict": Command("agf.commands.predict", "classify audio files with a model bundle",
                        "use the bundle of this work directory (W/bundle, written by `agf experiment`) "
-                       "instead of naming a bundle", workdir_required=False),
+                       "instead of naming a bundle", workdir_required=False, writes=False),
     "experiment": Command("agf.commands.experiment", "run the paper's experiment grid", "the grid's work directory"),
     "demo": Command("agf.commands.demo", "run the main job on the built-in synthetic dataset",
                     "the demo's work directory (default: ./agf-demo)", workdir_required=False,
@@ -88,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
     keep_freed_memory()
+    command = COMMANDS[args.command]
     try:
-        return int(args.run(args) or 0)
+        with hold_workdir(args.workdir, f"agf {args.command}") if command.writes else nullcontext():
+            return int(args.run(args) or 0)
     except AgfError as err:
         print(f"agf {args.command}: error: {err}", file=sys.stderr)
         return 2

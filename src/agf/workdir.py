@@ -1,5 +1,6 @@
 """The one map of a work directory: every path under it comes from :class:`Workdir`.
 
+    W/.lock                            held by the agf command that writes the work directory
     W/dataset.json                     DatasetSettings: the source, split and seed (agf prepare)
     W/tracks.csv                       one row per usable track: track_id, genre, artist, split,
                                        n_frames, padded, subgenres, path
@@ -36,6 +37,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# the first component of every path above: what a work directory may write over
+OWNED = (".lock", "dataset.json", "tracks.csv", "errors.csv", "source", "store", "factors", "runs", "features",
+         "transfer", "grid", "results.csv", "report.md", "report.html", "figure3.png", "timings.csv", "bundle")
+
 
 class Workdir:
     def __init__(self, root: Path | str):
@@ -43,6 +48,15 @@ class Workdir:
 
     def __repr__(self) -> str:
         return f"Workdir({str(self.root)!r})"
+
+    def owns(self, path: Path | str) -> bool:
+        """Whether ``path`` is, or lies inside, a file or folder this work directory writes."""
+        path, root = Path(path).resolve(), self.root.resolve()
+        return path.is_relative_to(root) and path != root and path.relative_to(root).parts[0] in OWNED
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
 
     # -- agf prepare --------------------------------------------------------------------------
     @property

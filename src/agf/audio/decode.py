@@ -26,15 +26,38 @@ class AudioError(AgfError):
         self.problem = problem
 
 
+# the first bytes of the formats libsndfile reads, to say what a file it refuses is not
+_MAGIC = {b"RIFF": "WAV", b"fLaC": "FLAC", b"OggS": "Ogg", b"ID3": "MP3 (ID3 tag)", b"FORM": "AIFF", b".snd": "AU"}
+
+
+_NOT_A = {".mp3": "not an MPEG stream", ".wav": "not a WAV file (no RIFF header)", ".flac": "not a FLAC file",
+          ".ogg": "not an Ogg file", ".opus": "not an Ogg file", ".aiff": "not an AIFF file", ".au": "not an AU file"}
+
+
+def _what_is_wrong(path: Path, err: Exception) -> str:
+    """libsndfile's open errors say "possibly a pipe?" for any unreadable content: name the real problem."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    known = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+    if known is None and len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        known = "MPEG audio"
+    if known is None:
+        kind = _NOT_A.get(path.suffix.lower(), "not in an audio format agf reads")
+        return f"cannot decode: {kind} (starts with {head!r}); is it audio?"
+    return f"cannot decode: looks like {known} but is damaged or cut short ({err})"
+
+
 def _open(path: Path) -> sf.SoundFile:
     if not path.exists():
         raise AudioError(path, "file not found")
     if path.is_dir():
         raise AudioError(path, "is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
     try:
         return sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(path, f"cannot decode ({err})") from None
+        raise AudioError(path, _what_is_wrong(path, err)) from None
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:

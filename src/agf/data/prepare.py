@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ from agf.data.settings import DatasetSettings
 from agf.data.splits import assign_splits, check_split
 from agf.data.store import StoreWriter
 from agf.data.tables import TRACK_COLUMNS, write_tracks
-from agf.datasets.sources import canonical_source, load_source
+from agf.datasets.sources import canonical_source, load_source, source_paths
 from agf.datasets.tracks import Problem, Track
+from agf.errors import AgfError
 from agf.runtime import keep_freed_memory
 from agf.settings import ensure_settings
 from agf.timing import StageClock
@@ -35,10 +37,13 @@ class PrepareSummary:
     n_new: int
     problems: list[Problem] = field(default_factory=list)
     table: pd.DataFrame | None = None
+    n_changed: int = 0  # tracks decoded again because their audio file changed
 
     def describe(self) -> str:
         t = self.table
-        lines = [f"{self.n_tracks} usable tracks ({self.n_new} decoded now), {len(self.problems)} unusable (errors.csv)"]
+        changed = f", {self.n_changed} of them because the file changed" if self.n_changed else ""
+        lines = [f"{self.n_tracks} usable tracks ({self.n_new} decoded now{changed}), "
+                 f"{len(self.problems)} unusable (errors.csv)"]
         if t is not None and len(t):
             lines.append(f"genres: {t['genre'].nunique()}  artists: {t['artist'].nunique()} known, "
                          f"{int(t['artist'].isna().sum())} tracks without artist  padded (<1 s): {int(t['padded'].sum())}")
@@ -80,6 +85,10 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed)
     # every check a user can trip comes before the work directory is stamped or a track decoded,
     # so a mistyped source leaves nothing behind that a corrected rerun would refuse
+    for path in source_paths(source):
+        if wd.owns(path):
+            raise PrepareError(f"{path}: the work directory {wd.root} writes over this input; "
+                               f"choose a --workdir outside it (e.g. {wd.root / 'agf-work'})")
     if wd.dataset_json.exists():
         ensure_settings(settings, wd.dataset_json)
     clock = clock or StageClock()
@@ -89,15 +98,24 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)
     with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
-        done = writer.track_ids
-        pending = [t for t in dataset.tracks if t.track_id not in done]
+        known = writer.latest
+        sources = {t.track_id: _source_signature(t.path) for t in dataset.tracks}
+        # audio deleted since an earlier prepare: its old spectrogram must not stay in use
+        for t in dataset.tracks:
+            if t.track_id in known and sources[t.track_id] is None:
+                problems.append(Problem(t.track_id, str(t.path), "file not found (decoded by an earlier prepare; "
+                                                                  "no longer used)"))
+        # audio replaced since: decoded again (stores older than the source column cannot tell)
+        changed = {t.track_id for t in dataset.tracks if t.track_id in known and sources[t.track_id]
+                   and known[t.track_id].source not in ("", sources[t.track_id])}
+        pending = [t for t in dataset.tracks if t.track_id not in known or t.track_id in changed]
         by_id = {t.track_id: t for t in dataset.tracks}
         bar = tqdm(total=len(pending), desc="prepare", unit="track", disable=not progress)
         if jobs <= 1:
             global _worker_log_mel
             _worker_log_mel = LogMel(front_end)
             for track in pending:
-                _store(_decode(track, front_end), writer, problems, by_id)
+                _store(_decode(track, front_end), writer, problems, by_id, sources)
                 bar.update()
         else:
             # workers fork from a server that imported the front end once: no fork of a parent
@@ -107,12 +125,12 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(front_end,)) as pool:
                 futures = [pool.submit(_decode, t, front_end) for t in pending]
                 for future in as_completed(futures):
-                    _store(future.result(), writer, problems, by_id)
+                    _store(future.result(), writer, problems, by_id, sources)
                     bar.update()
         bar.close()
-        stored = {e.track_id: e for e in writer.entries}
-        n_new = len(writer.entries) - len(done)
-    usable = [t for t in dataset.tracks if t.track_id in stored]
+        stored = writer.latest
+    unusable = {p.track_id for p in problems}
+    usable = [t for t in dataset.tracks if t.track_id in stored and t.track_id not in unusable]
     splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, seed=seed)
     rows = []
     for t in usable:
@@ -128,12 +146,36 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     table = pd.DataFrame(rows, columns=TRACK_COLUMNS)
     write_tracks(wd, table)
     write_csv(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
-    return PrepareSummary(len(table), n_new, problems, table)
+    if table.empty:
+        raise PrepareError(f"{dataset.name}: no usable track, all {len(problems)} failed ({wd.errors_csv}); "
+                           f"most often: {_most_common(problems)}")
+    return PrepareSummary(len(table), len(pending), problems, table, len(changed))
 
 
-def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track]) -> None:
+class PrepareError(AgfError):
+    """A dataset that yields nothing to learn from."""
+
+
+def _most_common(problems: list[Problem]) -> str:
+    # a file's own path begins most messages: count the problem, not the file
+    counts = Counter(p.error.removeprefix(f"{p.path}: ") for p in problems)
+    error, n = counts.most_common(1)[0] if counts else ("no tracks listed", 0)
+    return f"{error} ({n} of {len(problems)})"
+
+
+def _source_signature(path: Path) -> str | None:
+    """What tells a changed audio file from the one decoded before (size and modification time), None when gone."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track],
+           sources: dict[str, str | None]) -> None:
     track_id, mel, audio_frames, error = result
     if error is not None:
         problems.append(Problem(track_id, str(by_id[track_id].path), error))
         return
-    writer.append(track_id, mel, audio_frames)
+    writer.append(track_id, mel, audio_frames, sources[track_id] or "")

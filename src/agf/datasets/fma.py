@@ -38,7 +38,7 @@ def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "med
     """
     if subset not in SUBSETS:
         raise DatasetError(f"unknown FMA subset {subset!r}; choose one of {', '.join(SUBSETS)}")
-    metadata_dir = Path(metadata_dir)
+    metadata_dir, audio_dir = Path(metadata_dir), Path(audio_dir)
     tracks_csv = metadata_dir / "tracks.csv"
     table = _read(tracks_csv, index_col=0, header=[0, 1])
     genres = _read(metadata_dir / "genres.csv", index_col=0)
@@ -56,7 +56,7 @@ def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "med
     tracks: list[Track] = []
     problems: list[Problem] = []
     for track_id, row in table.iterrows():
-        path = audio_path(Path(audio_dir), int(track_id))
+        path = audio_path(audio_dir, int(track_id))
         tid = str(track_id)
         genre = row[("track", "genre_top")]
         if not isinstance(genre, str) or not genre:
@@ -74,3 +74,18 @@ def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "med
         artist = None if pd.isna(artist) else str(int(artist))
         tracks.append(Track(tid, path, genre, artist, subgenres, normalise_split(row[("set", "split")])))
     return Dataset(name=f"fma_{subset}", tracks=tracks, problems=problems)
+
+
+def check_audio_dir(dataset: Dataset, audio_dir: Path | str) -> None:
+    """One message for a wrong audio folder, rather than a "file not found" for each of its tracks.
+
+    Raises:
+        DatasetError: ``audio_dir`` is missing, or holds none of the dataset's files.
+    """
+    audio_dir = Path(audio_dir)
+    if not audio_dir.is_dir():
+        raise DatasetError(f"{audio_dir}: audio folder not found (expected FMA's audio, e.g. fma_medium/ "
+                           "holding 000/000002.mp3)")
+    if dataset.tracks and not any(t.path.exists() for t in dataset.tracks):
+        raise DatasetError(f"{audio_dir}: holds none of the {len(dataset.tracks)} tracks' files of {dataset.name} "
+                           f"(expected e.g. {dataset.tracks[0].path}); is it the audio folder of this subset?")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agf.datasets.tracks import Dataset, DatasetError, Problem, Track, normalise_split
+from agf.datasets.tracks import Dataset, DatasetError, Problem, Track, normalise_split, safe_track_id
 
 REQUIRED = ("path", "genre", "artist")
 
@@ -40,6 +40,10 @@ def read_manifest(csv_path: Path | str) -> Dataset:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
         raise DatasetError(f"{csv_path}: malformed CSV ({err})") from None
     missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing and len(frame.columns) == 1 and any(sep in frame.columns[0] for sep in ";\t|"):
+        sep = next(sep for sep in ";\t|" if sep in frame.columns[0])
+        raise DatasetError(f"{csv_path}: the header looks {sep!r}-separated; a manifest is comma-separated "
+                           f"(pandas: df.to_csv(path, index=False))")
     if missing:
         raise DatasetError(f"{csv_path}: missing column(s) {', '.join(missing)}; a manifest needs {', '.join(REQUIRED)}")
     split_columns = [c for c in frame.columns if c == "split" or c.endswith("_split")]
@@ -52,7 +56,7 @@ def read_manifest(csv_path: Path | str) -> Dataset:
     seen: set[str] = set()
     for row_number, row in enumerate(frame.to_dict("records"), start=2):
         rel = _text(row["path"])
-        track_id = _text(row.get("track_id")) or (Path(rel).stem if rel else f"row{row_number}")
+        track_id = safe_track_id(_text(row.get("track_id")) or (Path(rel).stem if rel else f"row{row_number}"))
         if truncated and row_number == len(frame) + 1 and any(_text(row[c]) is None for c in ("path", "genre")):
             problems.append(Problem(track_id, rel or "", f"{csv_path} line {row_number} is incomplete: the file looks truncated"))
             continue

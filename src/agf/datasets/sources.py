@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agf.datasets.fma import read_fma
+from agf.datasets.fma import check_audio_dir, read_fma
 from agf.datasets.manifest import read_manifest
 from agf.datasets.tracks import Dataset, DatasetError
 
@@ -23,6 +23,17 @@ def canonical_source(source: str | Path) -> str:
     source = str(source)
     kind = source.partition(":")[0]
     return source if kind in ("synthetic", "fma") else str(Path(source).resolve())
+
+
+def source_paths(source: str | Path) -> list[Path]:
+    """The user's files and folders that ``source`` reads (none for a synthetic source, which agf writes)."""
+    source = str(source)
+    kind, _, rest = source.partition(":")
+    if kind == "synthetic":
+        return []
+    if kind == "fma":
+        return [Path(part) for part in rest.split(":")[:2] if part]
+    return [Path(source)]
 
 
 def load_source(source: str | Path, *, synthetic_dir: Path, jobs: int = 1, progress: bool = True) -> Dataset:
@@ -41,7 +52,9 @@ def load_source(source: str | Path, *, synthetic_dir: Path, jobs: int = 1, progr
         parts = rest.split(":")
         if len(parts) not in (2, 3) or not all(parts):
             raise DatasetError(f"expected fma:METADATA_DIR:AUDIO_DIR[:SUBSET], got {source!r}")
-        return read_fma(parts[0], parts[1], parts[2] if len(parts) == 3 else "medium")
+        dataset = read_fma(parts[0], parts[1], parts[2] if len(parts) == 3 else "medium")
+        check_audio_dir(dataset, parts[1])
+        return dataset
     if not Path(source).is_file():
         raise DatasetError(f"{source}: no such manifest file; SOURCE is {SOURCE_SYNTAX}")
     return read_manifest(Path(source))

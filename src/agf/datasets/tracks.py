@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agf.errors import AgfError
+from agf.provenance import digest
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,17 @@ class Track:
     artist: str | None = None
     subgenres: tuple[str, ...] = ()
     split: str | None = None
+
+
+# a track id names a store index line, a CSV cell and a file name: letters, digits and ._- only
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_track_id(name: str) -> str:
+    """``name`` as a track id: unchanged when it is safe, else its unsafe runs replaced by ``_`` and a
+    short digest of ``name`` appended, so ``a,b`` and ``a_b`` stay two tracks."""
+    safe = _UNSAFE.sub("_", name).strip("._") or "track"
+    return name if safe == name else f"{safe}-{digest(name)[:6]}"
 
 
 @dataclass(frozen=True)
