@@ -109,7 +109,7 @@ def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, li
     committed, drops the half-written tail, and its store and tracks.csv equal an uninterrupted run's."""
     excerpts = sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))
     audio = {f"audio/{p.name}": p for p in excerpts}
-    rows = [{"path": rel, "genre": rel.split("/")[1].split(".")[0], "artist": rel[6:-9]} for rel in audio]
+    rows = [{"path": rel, "genre": rel.split("/")[1].split(".")[0], "artist": rel[6:-4]} for rel in audio]
     csv = link_manifest(tmp_path / "ds", rows, audio)
     work = tmp_path / "w"
     run_killed_cli(KILL_MID_STORE, ["prepare", str(csv), "--workdir", str(work), "--jobs", "1"], timeout=120)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from agf.data.splits import SplitError, assign_splits
+from agf.data.splits import SplitError, assign_splits, check_split
 from agf.datasets.manifest import read_manifest
 from agf.datasets.tracks import Track
 
@@ -64,3 +65,47 @@ def test_artist_split_on_gtzan3(shared_data):
             by_artist.setdefault(t.artist, set()).add(split[t.track_id])
     assert all(len(s) == 1 for s in by_artist.values())
     assert {t.genre for t in tracks if split[t.track_id] == "valid"} == {"classical", "jazz", "rock"}
+
+
+def _tracks(spec: dict[str, list[str]], per_artist: int = 3) -> list[Track]:
+    """Tracks of ``spec`` (genre -> its artists), ``per_artist`` tracks each."""
+    return [Track(f"{g}-{a}-{i}", Path(f"{g}-{a}-{i}.wav"), g, a)
+            for g, artists in spec.items() for a in artists for i in range(per_artist)]
+
+
+def _check_disjoint(tracks, split):
+    sides = {}
+    for t in tracks:
+        sides.setdefault(t.artist, set()).add(split[t.track_id])
+    assert all(len(s) == 1 for s in sides.values())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_genre_by_one_artist_stays_in_training_with_a_warning(seed):
+    tracks = _tracks({"rock": ["r1"], "jazz": ["j1", "j2", "j3"], "pop": ["p1", "p2", "p3"]}, per_artist=4)
+    with pytest.warns(UserWarning, match="genre 'rock': all its tracks are by one artist"):
+        split = assign_splits(tracks, strategy="artist", seed=seed)
+    _check_disjoint(tracks, split)
+    sides = {(t.genre, split[t.track_id]) for t in tracks}
+    assert ("rock", "valid") not in sides and ("rock", "train") in sides
+    assert {("jazz", "valid"), ("pop", "valid"), ("jazz", "train"), ("pop", "train")} <= sides
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_small_balanced_set_validates_every_genre_and_trains_on_every_genre(seed):
+    tracks = _tracks({g: [f"{g}{k}" for k in range(2)] for g in ("rock", "jazz", "pop", "folk")})
+    split = assign_splits(tracks, strategy="artist", valid_fraction=0.15, seed=seed)
+    _check_disjoint(tracks, split)
+    for side in ("train", "valid"):
+        assert {t.genre for t in tracks if split[t.track_id] == side} == {"rock", "jazz", "pop", "folk"}, side
+
+
+@pytest.mark.parametrize("spec", [{"rock": ["a"], "jazz": ["a"]}, {"rock": ["a"], "jazz": ["b"], "pop": ["c"]}],
+                         ids=["one artist", "one artist per genre"])
+def test_an_artist_split_that_can_validate_no_genre_is_refused_before_decoding(spec, tmp_path):
+    rows = [{"path": f"{t.track_id}.wav", "genre": t.genre, "artist": t.artist} for t in _tracks(spec)]
+    pd.DataFrame(rows).to_csv(tmp_path / "tracks.csv", index=False)
+    dataset = read_manifest(tmp_path / "tracks.csv")  # the audio files do not even exist: nothing is decoded
+    with pytest.raises(SplitError, match="use --split random"):
+        check_split(dataset, "artist")
+    assert check_split(dataset, "random") == set()

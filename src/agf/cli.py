@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     keep_freed_memory()
     command = COMMANDS[args.command]
+    # a warning is a message to the user, one line like the errors, not a pointer into agf's source
+    warnings.showwarning = lambda message, *_, **__: print(f"agf {args.command}: warning: {message}",
+                                                           file=sys.stderr)
     try:
         with hold_workdir(args.workdir, f"agf {args.command}") if command.writes else nullcontext():
             return int(args.run(args) or 0)

@@ -47,8 +47,11 @@ class PrepareSummary:
         if t is not None and len(t):
             lines.append(f"genres: {t['genre'].nunique()}  artists: {t['artist'].nunique()} known, "
                          f"{int(t['artist'].isna().sum())} tracks without artist  padded (<1 s): {int(t['padded'].sum())}")
-            lines.append("split: " + ", ".join(f"{k} {v}" for k, v in t["split"].value_counts().items()))
-            lines.append("per genre: " + ", ".join(f"{k} {v}" for k, v in t["genre"].value_counts().items()))
+            # per genre, so that a genre missing from a split shows at a glance
+            counts = pd.crosstab(t["genre"], t["split"], margins=True, margins_name="all")
+            counts.index.name = counts.columns.name = None
+            lines.append("tracks per genre and split:")
+            lines += ["  " + line for line in counts.to_string().splitlines()]
         return "\n".join(lines)
 
 
@@ -94,11 +97,11 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     clock = clock or StageClock()
     with clock.stage("read (or generate) the dataset"):
         dataset = load_source(source, synthetic_dir=wd.source_dir, jobs=jobs, progress=progress)
-    check_split(dataset, split)
+    warned = check_split(dataset, split)
     ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)
     with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
-        known = writer.latest
+        known, n_stored = writer.latest, len(writer.entries)
         sources = {t.track_id: _source_signature(t.path) for t in dataset.tracks}
         # audio deleted since an earlier prepare: its old spectrogram must not stay in use
         for t in dataset.tracks:
@@ -128,10 +131,10 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
                     _store(future.result(), writer, problems, by_id, sources)
                     bar.update()
         bar.close()
-        stored = writer.latest
+        stored, n_new = writer.latest, len(writer.entries) - n_stored
     unusable = {p.track_id for p in problems}
     usable = [t for t in dataset.tracks if t.track_id in stored and t.track_id not in unusable]
-    splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, seed=seed)
+    splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, seed=seed, warned=warned)
     rows = []
     for t in usable:
         if t.track_id not in splits:
@@ -149,7 +152,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     if table.empty:
         raise PrepareError(f"{dataset.name}: no usable track, all {len(problems)} failed ({wd.errors_csv}); "
                            f"most often: {_most_common(problems)}")
-    return PrepareSummary(len(table), len(pending), problems, table, len(changed))
+    return PrepareSummary(len(table), n_new, problems, table, len(changed))
 
 
 class PrepareError(AgfError):

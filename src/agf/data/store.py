@@ -10,11 +10,12 @@ Layout of a store folder::
 
 The store is an append-only log: a track decoded again (its audio file changed) is appended
 again and its last line wins, so every line's frames start where the previous line's end; a
-store that breaks this (two writers at once, a damaged file) is refused on opening. Frames are flushed to disk (fsync) before the index lines
-that point at them, a group of tracks at a time (group commit: one fsync per second or per 32
-tracks rather than per track); on reopening, frames past the last indexed track (a write cut short by a kill) are
-truncated and a torn last index line is dropped. So a killed ``agf prepare`` resumes with every
-indexed track intact and nothing half-written.
+store that breaks this (two writers at once, a damaged file) is refused on opening. Frames are
+flushed to disk (fsync) before the index lines that point at them, a group of tracks at a time
+(group commit: one fsync per second or per 32 tracks rather than per track); on reopening,
+frames past the last indexed track (a write cut short by a kill) are truncated and a torn last
+index line is dropped. So a killed ``agf prepare`` resumes with every indexed track intact and
+nothing half-written.
 """
 
 from __future__ import annotations
