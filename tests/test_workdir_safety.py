@@ -17,6 +17,7 @@ from agf.audio.frontend import file_log_mel
 from agf.audio.mel import FrontEndSettings
 from agf.cli import main
 from agf.data.store import MelStore, StoreError, StoreWriter
+from agf.data.tables import load_tracks
 from agf.datasets.tracks import safe_track_id
 from agf.workdir import OWNED, Workdir
 
@@ -50,7 +51,7 @@ def test_a_work_directory_never_writes_over_the_source_manifest(shared_data, tmp
 
 def test_every_path_of_a_work_directory_is_one_it_owns(tmp_path):
     wd = Workdir(tmp_path)
-    paths = [wd.lock, wd.dataset_json, wd.tracks_csv, wd.errors_csv, wd.source_dir, wd.store_dir, wd.factors_dir("m"),
+    paths = [wd.lock, wd.dataset_json, wd.tracks_csv, wd.source_json, wd.errors_csv, wd.source_dir, wd.store_dir, wd.factors_dir("m"),
              wd.essentia_cache_dir, wd.run_dir("stn-g"), wd.run_lock("stn-g"), wd.features_dir(21, "x"),
              wd.features_lock(21, "x"), wd.transfer_dir("x"), wd.grid_dir("p"), wd.case_json("p", "c"),
              wd.cases_lock("p"), wd.results_csv, wd.report("report.md"), wd.report("figure3.png"),
@@ -136,6 +137,24 @@ def test_audio_replaced_or_deleted_after_prepare_is_redone_or_dropped(shared_dat
     errors = pd.read_csv(work / "errors.csv", dtype={"track_id": str}).set_index("track_id")["error"]
     assert "classical.00001" not in set(tracks["track_id"]) and "no longer used" in errors["classical.00001"]
     assert len(tracks) == 8
+
+
+def test_a_manifest_edited_after_prepare_stops_the_next_stage_until_prepare_runs_again(shared_data, tmp_path,
+                                                                                       capsys):
+    manifest = _copied_manifest(shared_data, tmp_path / "D", 3)
+    table = pd.read_csv(manifest)
+    table["split"] = ["valid" if i % 3 == 0 else "train" for i in range(len(table))]
+    table.to_csv(manifest, index=False)
+    work = tmp_path / "W"
+    assert main(["prepare", str(manifest), "--workdir", str(work), "--split", "source", "--no-progress"]) == 0
+    table.loc[1, "split"] = "valid"  # a track moves to validation: networks trained on it must not be used
+    table.to_csv(manifest, index=False)
+    capsys.readouterr()
+    assert main(["train", "--workdir", str(work), "--tasks", "g", "--arch", "stn", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"{manifest.resolve()} changed after `agf prepare`" in err
+    assert main(["prepare", str(manifest), "--workdir", str(work), "--split", "source", "--no-progress"]) == 0
+    assert load_tracks(work).set_index("track_id").loc["blues.00002", "split"] == "valid"
 
 
 def test_bad_files_and_names_get_a_precise_line(shared_data, tmp_path):

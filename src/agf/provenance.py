@@ -41,15 +41,33 @@ def file_digest(*paths: Path) -> str:
     return h.hexdigest()[:DIGEST_CHARS]
 
 
+def file_signature(path: Path | str) -> str | None:
+    """A file's size and modification time: cheap to compare on every run, even for a 25,000-track
+    table or audio file, and changed by any edit or replacement. None when the file is gone."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def record_inputs(path: Path, inputs: dict[str, str]) -> None:
     """Write ``inputs`` (name -> digest) as the record of what the artefact at ``path``'s folder was made from."""
     write_json(path, {"inputs": dict(sorted(inputs.items()))})
 
 
-def changed_inputs(path: Path, inputs: dict[str, str]) -> list[str]:
-    """The names of ``inputs`` whose digest differs from the record at ``path`` (all of them when there is none)."""
+def recorded_inputs(path: Path) -> dict[str, str]:
+    """The record at ``path`` (name -> digest); empty when there is none or it cannot be read."""
     try:
         recorded = json.loads(Path(path).read_text())["inputs"]
     except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def changed_inputs(path: Path, inputs: dict[str, str]) -> list[str]:
+    """The names of ``inputs`` whose digest differs from the record at ``path`` (all of them when there is none)."""
+    recorded = recorded_inputs(path)
+    if not recorded:
         return sorted(inputs)
     return sorted(name for name in set(inputs) | set(recorded) if inputs.get(name) != recorded.get(name))

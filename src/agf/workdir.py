@@ -4,6 +4,8 @@
     W/dataset.json                     DatasetSettings: the source, split and seed (agf prepare)
     W/tracks.csv                       one row per usable track: track_id, genre, artist, split,
                                        n_frames, padded, subgenres, path
+    W/source.json                      size and modification time of the source's own tables (the
+                                       manifest, FMA's tracks.csv) when agf prepare read them
     W/errors.csv                       track_id, path, error: every track that could not be used
     W/source/                          the generated audio of a synthetic source (tracks.csv, audio/)
     W/store/                           the log-mel store: settings.json, mel.f16, index.csv
@@ -38,7 +40,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # the first component of every path above: what a work directory may write over
-OWNED = (".lock", "dataset.json", "tracks.csv", "errors.csv", "source", "store", "factors", "runs", "features",
+OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors", "runs", "features",
          "transfer", "grid", "results.csv", "report.md", "report.html", "figure3.png", "timings.csv", "bundle")
 
 
@@ -66,6 +68,10 @@ class Workdir:
     @property
     def tracks_csv(self) -> Path:
         return self.root / "tracks.csv"
+
+    @property
+    def source_json(self) -> Path:
+        return self.root / "source.json"
 
     @property
     def errors_csv(self) -> Path:

@@ -22,9 +22,10 @@ from agf.data.settings import DatasetSettings
 from agf.data.splits import assign_splits, check_split
 from agf.data.store import StoreWriter
 from agf.data.tables import TRACK_COLUMNS, write_tracks
-from agf.datasets.sources import canonical_source, load_source, source_paths
+from agf.datasets.sources import canonical_source, load_source, source_paths, source_tables
 from agf.datasets.tracks import Problem, Track
 from agf.errors import AgfError
+from agf.provenance import file_signature, record_inputs
 from agf.runtime import keep_freed_memory
 from agf.settings import ensure_settings
 from agf.timing import StageClock
@@ -102,7 +103,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     problems = list(dataset.problems)
     with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
         known, n_stored = writer.latest, len(writer.entries)
-        sources = {t.track_id: _source_signature(t.path) for t in dataset.tracks}
+        sources = {t.track_id: file_signature(t.path) for t in dataset.tracks}
         # audio deleted since an earlier prepare: its old spectrogram must not stay in use
         for t in dataset.tracks:
             if t.track_id in known and sources[t.track_id] is None:
@@ -148,6 +149,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
         })
     table = pd.DataFrame(rows, columns=TRACK_COLUMNS)
     write_tracks(wd, table)
+    record_inputs(wd.source_json, {str(path): file_signature(path) or "" for path in source_tables(source)})
     write_csv(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
     if table.empty:
         raise PrepareError(f"{dataset.name}: no usable track, all {len(problems)} failed ({wd.errors_csv}); "
@@ -164,15 +166,6 @@ def _most_common(problems: list[Problem]) -> str:
     counts = Counter(p.error.removeprefix(f"{p.path}: ") for p in problems)
     error, n = counts.most_common(1)[0] if counts else ("no tracks listed", 0)
     return f"{error} ({n} of {len(problems)})"
-
-
-def _source_signature(path: Path) -> str | None:
-    """What tells a changed audio file from the one decoded before (size and modification time), None when gone."""
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return None
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track],

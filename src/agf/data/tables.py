@@ -15,7 +15,7 @@ import pandas as pd
 from agf.atomic import write_csv
 from agf.data.store import MelStore
 from agf.errors import AgfError, MissingStep
-from agf.provenance import digest
+from agf.provenance import digest, file_signature, recorded_inputs
 from agf.workdir import Workdir
 
 TRACK_COLUMNS = ["track_id", "genre", "artist", "split", "n_frames", "padded", "subgenres", "path"]
@@ -33,8 +33,26 @@ def load_tracks(workdir: Workdir | Path | str) -> pd.DataFrame:
     if not wd.tracks_csv.exists():
         raise MissingStep(f"{wd.root}: no prepared data ({wd.tracks_csv.name} missing); "
                           f"run `agf prepare SOURCE --workdir {wd.root}` first")
+    _check_source_unchanged(wd)
     return pd.read_csv(wd.tracks_csv, dtype={"track_id": str, "artist": str, "subgenres": str, "genre": str},
                        keep_default_na=False, na_values={"artist": [""]})
+
+
+class StaleTracks(AgfError):
+    """The source's tables changed after ``agf prepare`` made the tracks table from them."""
+
+
+def _check_source_unchanged(wd: Workdir) -> None:
+    """Refuse tracks made from a manifest that has changed since: its splits or labels may differ now,
+    and a network trained on the old table would be scored on tracks it learned from.
+
+    A source table that is gone (the dataset moved) is no reason to stop: the store has the audio.
+    """
+    for path, recorded in recorded_inputs(wd.source_json).items():
+        now = file_signature(path)
+        if now is not None and now != recorded:
+            raise StaleTracks(f"{path} changed after `agf prepare` made {wd.tracks_csv} from it (its tracks, labels "
+                              f"or splits may differ now); run `agf prepare` on it again, with --workdir {wd.root}")
 
 
 def write_tracks(wd: Workdir, table: pd.DataFrame) -> None:

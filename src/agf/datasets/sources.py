@@ -36,6 +36,17 @@ def source_paths(source: str | Path) -> list[Path]:
     return [Path(source)]
 
 
+def source_tables(source: str | Path) -> list[Path]:
+    """The files that list the source's tracks and labels: a change to one makes the prepared tracks stale."""
+    source = str(source)
+    kind, _, rest = source.partition(":")
+    if kind == "synthetic":
+        return []
+    if kind == "fma":
+        return [Path(rest.split(":")[0]) / name for name in ("tracks.csv", "genres.csv")]
+    return [Path(source)]
+
+
 def load_source(source: str | Path, *, synthetic_dir: Path, jobs: int = 1, progress: bool = True) -> Dataset:
     """Read (for ``synthetic``, first generate into ``synthetic_dir`` with ``jobs`` processes) the dataset
     that ``source`` names.
