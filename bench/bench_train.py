@@ -40,7 +40,7 @@ from agf.models.dcnn import DCNN
 from agf.runtime import keep_freed_memory
 from agf.training.data import TaskData, standardisation
 from agf.training.loop import Trainer
-from agf.training.settings import train_settings_for
+from agf.training.settings import TrainSettings, train_settings_for
 from agf.workdir import Workdir
 
 FMA_TRAIN_TRACKS = 21_250
@@ -142,7 +142,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     tracks, store = open_workdir(args.workdir)
     rows = np.array([store.row_of[t] for t in tracks.loc[tracks["split"] == "train", "track_id"]], dtype=np.int64)
-    mean, std = standardisation(store, rows)
+    mean, std = standardisation(store, rows, level=TrainSettings.level)
     if args.only_agf_1:
         print(json.dumps({"agf 1": agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup)}))
         return

@@ -79,13 +79,16 @@ def test_embedder_runs_channels_last_with_the_features_of_nchw_networks():
                 m.running_mean.normal_()
                 m.running_var.uniform_(0.5, 2)
     mean, std = np.random.default_rng(0).normal(-40, 5, 128), np.full(128, 12.0)
-    runs = [TrainedRun(Path("runs/stn-g"), "stn", ("g",), ("a", "b"), mean, std, networks={"g": copy.deepcopy(stn)}),
-            TrainedRun(Path("runs/mtn-gm"), "mtn", ("g", "m"), ("a", "b"), mean, std, multitask=copy.deepcopy(mtn))]
+    runs = [TrainedRun(Path("runs/stn-g"), "stn", ("g",), ("a", "b"), mean, std, "segment",
+                       networks={"g": copy.deepcopy(stn)}),
+            TrainedRun(Path("runs/mtn-gm"), "mtn", ("g", "m"), ("a", "b"), mean, std, "segment",
+                       multitask=copy.deepcopy(mtn))]
     refs = [NetworkRef(Path("runs/stn-g"), "g"), NetworkRef(Path("runs/mtn-gm"), "m"), NetworkRef(Path("runs/mtn-gm"), "g")]
     embedder = Embedder(runs, refs)
     assert embedder.networks[0].stem.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     segments = torch.randn(16, 43, 128) * 12 - 40  # dB, frames first
-    x = network_input(segments, torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32))
+    x = network_input(segments, torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32),
+                      level="segment")
     with torch.no_grad():
         expected = torch.cat([stn.embed(x), mtn.embed(x, "m"), mtn.embed(x, "g")], dim=1)
         torch.testing.assert_close(embedder(segments), expected, rtol=1e-4, atol=1e-5)

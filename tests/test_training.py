@@ -60,7 +60,7 @@ def test_standardisation_matches_numpy(workdir):
     store = open_store(Workdir(workdir))
     rows = np.array([0, 2, 5])
     frames = np.concatenate([store.track(store.track_ids[r]).astype(np.float64) for r in rows])
-    mean, std = standardisation(store, rows, chunk_frames=7)  # chunks smaller than a track
+    mean, std = standardisation(store, rows, level="absolute", chunk_frames=7)  # chunks smaller than a track
     np.testing.assert_allclose(mean, frames.mean(0), rtol=1e-6)
     np.testing.assert_allclose(std, frames.std(0), rtol=1e-5)
 

@@ -40,8 +40,9 @@ from __future__ import annotations
 from pathlib import Path
 
 # the first component of every path above: what a work directory may write over
-OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors", "runs", "features",
-         "transfer", "grid", "results.csv", "report.md", "report.html", "figure3.png", "timings.csv", "bundle")
+OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
+         "runs", "features", "transfer", "grid", "results.csv", "report.md", "report.html", "figure3.png",
+         "timings.csv", "bundle")
 
 
 class Workdir:

@@ -147,8 +147,8 @@ def _check_unique(refs: list[NetworkRef]) -> None:
 class Embedder(nn.Module):
     """dB segments ``(B, frames, n_mels)`` (frames first, as stored) -> features ``(B, 256 * n_networks)``.
 
-    Each network sees the segment standardised with its own run's per-mel-bin mean and std;
-    networks of one run share the standardisation. Always in eval mode, and channels-last
+    Each network sees the segment standardised as its own run was trained (level, per-mel-bin
+    mean and std); networks of one run share the standardisation. Always in eval mode, and channels-last
     (kept by ``.to(device)``): on CUDA for the tensor cores, and on CPU too, where oneDNN's
     convolutions and PyTorch's max-pool are faster in it (``bench/bench_predict.py``: 1.8x the
     networks' throughput of NCHW with ``nn.MaxPool2d``). Features differ from NCHW ones by
@@ -160,7 +160,7 @@ class Embedder(nn.Module):
         by_dir = {Path(run.run_dir).resolve(): i for i, run in enumerate(runs)}
         self.run_of = [by_dir[Path(ref.run_dir).resolve()] for ref in refs]
         self.networks = nn.ModuleList(runs[self.run_of[k]].network(ref.task) for k, ref in enumerate(refs))
-        self.inputs = nn.ModuleList(Standardiser(run.mean, run.std) for run in runs)
+        self.inputs = nn.ModuleList(Standardiser(run.mean, run.std, run.level) for run in runs)
         self.to(memory_format=torch.channels_last).eval()
 
     def forward(self, segments_db: torch.Tensor) -> torch.Tensor:

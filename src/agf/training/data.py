@@ -95,11 +95,14 @@ def load_task_data(wd: Workdir, store: MelStore, tracks: pd.DataFrame, task: str
                     targets[valid][index])
 
 
-def standardisation(store: MelStore, rows: np.ndarray, *, chunk_frames: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+def standardisation(store: MelStore, rows: np.ndarray, *, level: str,
+                    chunk_frames: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
     """Per-mel-bin mean and std ``(n_mels,)`` float32 over every frame of the tracks ``rows``.
 
     Sums in float64 over contiguous stretches of the store (one read per stretch), so FMA-size
-    stores are one sequential pass.
+    stores are one sequential pass. With ``level='segment'`` each stretch (a whole track, unless
+    it is longer than ``chunk_frames``) is centred on its mean first, as the networks' input
+    segments are: the statistics need only scale that input consistently, not match each segment.
     """
     total = np.zeros(store.mel.shape[1], np.float64)
     squares = np.zeros_like(total)
@@ -108,6 +111,8 @@ def standardisation(store: MelStore, rows: np.ndarray, *, chunk_frames: int = 1 
         begin, end = int(store.offsets[row]), int(store.offsets[row] + store.n_frames[row])
         for lo in range(begin, end, chunk_frames):
             block = np.asarray(store.mel[lo:min(end, lo + chunk_frames)], dtype=np.float64)
+            if level == "segment":
+                block -= block.mean()
             total += block.sum(0)
             squares += np.square(block).sum(0)
             count += len(block)

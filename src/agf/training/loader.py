@@ -65,8 +65,9 @@ class DeviceCrops:
 
 class BatchLoader:
     def __init__(self, store: MelStore, data: list[TaskData], mean: np.ndarray, std: np.ndarray,
-                 device: torch.device, *, stacked: bool, on_device: bool = False, workers: int = 2, depth: int = 6):
-        self.store, self.data, self.device, self.stacked = store, data, device, stacked
+                 device: torch.device, *, level: str, stacked: bool, on_device: bool = False, workers: int = 2,
+                 depth: int = 6):
+        self.store, self.data, self.device, self.stacked, self.level = store, data, device, stacked, level
         self.pin = device.type == "cuda"
         self.workers, self.depth = workers, depth
         self.mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
@@ -91,7 +92,7 @@ class BatchLoader:
         return x, targets
 
     def to_device(self, x: torch.Tensor, targets: dict[int, torch.Tensor]) -> Batch:
-        x = network_input(x.to(self.device, non_blocking=True), self.mean, self.std)
+        x = network_input(x.to(self.device, non_blocking=True), self.mean, self.std, level=self.level)
         x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x, {t: y.to(self.device, non_blocking=True) for t, y in targets.items()})
 
@@ -106,7 +107,7 @@ class BatchLoader:
             task = self.data[t]
             crops[:, t if self.stacked else 0] = self.device_crops.crops(task.rows[index], starts)
             targets[t] = torch.from_numpy(np.ascontiguousarray(task.targets[index])).to(self.device, non_blocking=True)
-        x = network_input(crops, self.mean, self.std)
+        x = network_input(crops, self.mean, self.std, level=self.level)
         x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x, targets)
 

@@ -119,7 +119,8 @@ class Trainer:
                                               per_epoch=settings.mtn_draw == "epoch")
         on_device = options.store_on_device == "always" or (options.store_on_device == "auto"
                                                              and store_fits(store, device))
-        self.loader = BatchLoader(store, data, mean, std, device, stacked=self.stacked, on_device=on_device)
+        self.loader = BatchLoader(store, data, mean, std, device, level=settings.level, stacked=self.stacked,
+                                  on_device=on_device)
         self.forward = torch.compile(self.model) if options.compile_model else self.model
         self.state = Progress()
         self._last_checkpoint = time.monotonic()

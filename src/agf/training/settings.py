@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agf.models.levels import LEVELS
 from agf.settings import Interval, OneOf, Settings
 from agf.tasks import ARCHS, parse_tasks
 
@@ -23,6 +24,8 @@ class TrainSettings(Settings):
     ``wstn_match``: whether the wSTN matches the k-task 'stn' or 'mtn' parameter count.
     ``valid_segments``: fixed, evenly spaced 1-s segments per validation track for the
     per-epoch validation loss.
+    ``level``: 'segment' centres each input segment on its mean dB, so predictions do not move
+    with a file's gain; 'absolute' keeps the level (:mod:`agf.models.input`).
     """
 
     arch: str
@@ -35,6 +38,7 @@ class TrainSettings(Settings):
     mtn_draw: str = "iteration"
     wstn_match: str = "stn"
     valid_segments: int = 3
+    level: str = "segment"
 
     constraints = {
         "arch": OneOf(*ARCHS),
@@ -46,6 +50,7 @@ class TrainSettings(Settings):
         "mtn_draw": OneOf("iteration", "epoch"),
         "wstn_match": OneOf("stn", "mtn"),
         "valid_segments": Interval(int, 1),
+        "level": OneOf(*LEVELS),
     }
 
     def __post_init__(self):
