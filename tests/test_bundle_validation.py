@@ -119,9 +119,9 @@ def test_genre_names_that_would_relabel_predictions_are_refused(bundle, tmp_path
 
 @pytest.mark.parametrize("field, value, match", [
     # within FrontEndSettings' bounds, so only the record says the networks heard audio at 22,050 Hz
-    ("sample_rate", 44100, r"front_end differs from what the MLP .* was trained with .*\"sample_rate\": 22050"),
-    ("hop_length", 256, r"front_end differs from what the MLP"),
-    ("segment_frames", 86, r"front_end differs from what the MLP"),
+    ("sample_rate", 44100, "front_end.sample_rate is 44100, but the MLP in mlp.safetensors was trained with 22050"),
+    ("hop_length", 256, "front_end.hop_length is 256, but the MLP in mlp.safetensors was trained with 512"),
+    ("segment_frames", 86, "front_end.segment_frames is 86, but the MLP in mlp.safetensors was trained with 43"),
     ("n_mels", 96, "front_end.n_mels is 96, but networks/stn-gm was trained on 128 mel bins"),
     ("sample_rate", 0, "front_end out of bounds .*sample rate must be"),
     ("sample_rate", 22050.0, "front_end out of bounds .*sample rate must be a whole number"),

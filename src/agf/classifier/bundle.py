@@ -316,9 +316,15 @@ class _Checker:
         if not isinstance(record, dict):
             raise BundleError(f"{file}: damaged training record; {FIX}")
         for key in RECORDED:
-            if record.get(key) != meta[key]:
+            trained, said = record.get(key), meta[key]
+            if isinstance(trained, dict) and isinstance(said, dict):  # the front end: name the setting
+                for name in sorted(set(trained) | set(said)):
+                    if trained.get(name) != said.get(name):
+                        raise self.bad(f"{key}.{name}", f"is {said.get(name)!r}, but the MLP in {MLP} was "
+                                                        f"trained with {trained.get(name)!r}")
+            if trained != said:
                 raise self.bad(key, f"differs from what the MLP in {MLP} was trained with "
-                                    f"({json.dumps(record.get(key))[:160]})")
+                                    f"({json.dumps(trained)[:160]})")
 
 
 def is_bundle(path: Path | str) -> bool:
