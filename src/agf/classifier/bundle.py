@@ -143,7 +143,7 @@ def load_bundle(path: Path | str) -> Bundle:
     settings = check.settings(MLPSettings, mlp_meta["settings"], "mlp.settings")
     hop = check.hop(meta["hop"], front_end, settings)
     refs, feature_width = check.networks(meta["networks"], front_end)
-    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width, "the networks' features")
+    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width, "the width of the networks' features")
     hidden = check.size(mlp_meta["hidden"], "mlp.hidden", settings.hidden, "mlp.settings.hidden")
     check.mlp_file(meta, n_inputs=n_inputs, hidden=hidden, n_genres=len(genres), front_end=front_end)
     try:
@@ -235,7 +235,7 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.bad(field, f"must be a whole number, got {value!r}")
         if value != expected:
-            raise self.bad(field, f"is {value}, but {source} say {expected}")
+            raise self.bad(field, f"is {value}, not {expected} ({source})")
         return value
 
     def networks(self, value: Any, front_end: FrontEndSettings) -> tuple[list[NetworkRef], int]:
