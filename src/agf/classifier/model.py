@@ -69,9 +69,9 @@ def model_description(model: TransferModel, runs_root: Path) -> dict:
     }
 
 
-def save_mlp(mlp: TransferMLP, path: Path) -> None:
+def save_mlp(mlp: TransferMLP, path: Path, *, metadata: dict[str, str] | None = None) -> None:
     with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in mlp.state_dict().items()}, tmp)
+        save_file({k: v.detach().cpu().contiguous() for k, v in mlp.state_dict().items()}, tmp, metadata=metadata)
 
 
 def save_model(model: TransferModel, folder: Path, *, workdir: Path) -> None:

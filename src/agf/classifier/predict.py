@@ -72,8 +72,9 @@ class Predictor:
         model = self.bundle.model
         try:
             runs = load_runs(list(model.refs), device="cpu")
-        except Exception as err:  # the networks' own loader: name the bundle, not a traceback
-            raise BundleError(f"{self.bundle.path}: cannot load its networks ({type(err).__name__}: {err}); "
+        except Exception as err:  # the networks' own loader: name the bundle in one line, not a traceback
+            problem = (str(err).strip().splitlines() or [""])[0]
+            raise BundleError(f"{self.bundle.path}: cannot load its networks ({type(err).__name__}: {problem}); "
                               "re-export the bundle with `agf transfer --bundle`") from None
         self.embedder = Embedder(runs, list(model.refs)).to(self.device).eval()
         self.mlp = model.mlp.to(self.device).eval()

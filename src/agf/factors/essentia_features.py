@@ -22,6 +22,8 @@ import hashlib
 import json
 import multiprocessing
 import re
+import warnings
+import zipfile
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -117,7 +119,11 @@ def _cache_name(track_id: str) -> str:
 
 
 class DescriptorCache:
-    """One ``.npz`` (columns, values) or ``.error.txt`` per track under ``folder``."""
+    """One ``.npz`` (columns, values) or ``.error.txt`` per track under ``folder``.
+
+    An entry that cannot be read back (a file cut short by a full disk, a bad copy) counts as
+    missing: :meth:`has` warns, removes it, and the track is extracted again.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -129,7 +135,16 @@ class DescriptorCache:
         return self.folder / f"{name}.npz", self.folder / f"{name}.error.txt"
 
     def has(self, track_id: str) -> bool:
-        return any(p.exists() for p in self._paths(track_id))
+        """Whether the track has a readable entry; a damaged one is removed (with a warning)."""
+        for path in self._paths(track_id):
+            if path.exists():
+                if problem := _damage(path):
+                    warnings.warn(f"{path}: damaged Essentia cache entry of track {track_id!r} ({problem}); "
+                                  "removed, extracting the track again", stacklevel=2)
+                    path.unlink()
+                    return False
+                return True
+        return False
 
     def put(self, track_id: str, descriptors: dict[str, float] | None, error: str | None) -> None:
         values_path, error_path = self._paths(track_id)
@@ -142,12 +157,33 @@ class DescriptorCache:
 
     def get(self, track_id: str) -> tuple[dict[str, float] | None, str | None]:
         values_path, error_path = self._paths(track_id)
-        if values_path.exists():
-            with np.load(values_path, allow_pickle=False) as data:
-                return dict(zip(data["columns"].tolist(), data["values"].tolist())), None
-        if error_path.exists():
-            return None, json.loads(error_path.read_text())["error"]
+        path = values_path if values_path.exists() else error_path
+        try:
+            if values_path.exists():
+                with np.load(values_path, allow_pickle=False) as data:
+                    return dict(zip(data["columns"].tolist(), data["values"].tolist())), None
+            if error_path.exists():
+                return None, json.loads(error_path.read_text())["error"]
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            # damaged past what has() looks at (a bad CRC inside): the entry goes, the next run redoes it
+            path.unlink(missing_ok=True)
+            raise AgfError(f"{path}: damaged Essentia cache entry of track {track_id!r} ({type(err).__name__}: "
+                           f"{err}); removed it: rerun `agf factors` to extract the track again") from None
         raise KeyError(track_id)
+
+
+def _damage(path: Path) -> str | None:
+    """What makes a cache entry unreadable, or None: an archive's directory of members (its end, so a
+    file cut short has none) or an error record's JSON; the values themselves are read by ``get``."""
+    try:
+        if path.suffix == ".npz":
+            with zipfile.ZipFile(path) as archive:
+                missing = {"track_id.npy", "columns.npy", "values.npy"} - set(archive.namelist())
+            return f"no {', '.join(sorted(missing))}" if missing else None
+        json.loads(path.read_text())["error"]
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
 def extract_all(tracks: list[tuple[str, str]], cache: DescriptorCache, *, jobs: int = 1,

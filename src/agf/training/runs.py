@@ -9,7 +9,8 @@ A finished run folder ``DIR/runs/<arch>-<tasks>`` holds
                           genre classes, each task's output count and the width multiplier
     log.csv               epoch, task, train_loss, valid_loss, samples_per_s, seconds
 
-and, while it trains, ``checkpoint.pt`` (removed when the run finishes). Weight keys are
+and, while it trains, ``checkpoint.pt`` (removed when the run finishes; a damaged one is dropped
+and the run trains from the start, one that agf did not write is refused). Weight keys are
 ``<task>.<DCNN key>`` for STN / wSTN runs and the :class:`MultiTaskDCNN` keys for an MTN.
 
 A finished run is reused only while its inputs are what it learned from: rebuild the factors,
@@ -44,7 +45,7 @@ from agf.provenance import changed_inputs, record_inputs
 from agf.settings import ensure_settings, load_settings, replace_settings
 from agf.tasks import GENRE_TASK, parse_tasks, setup_name
 from agf.timing import StageClock
-from agf.training.checkpoint import CHECKPOINT
+from agf.training.checkpoint import CHECKPOINT, DamagedCheckpoint
 from agf.training.data import load_task_data, standardisation
 from agf.training.loop import Trainer
 from agf.training.settings import TrainOptions, TrainSettings, train_settings_for
@@ -223,7 +224,13 @@ def train(workdir: Path | str, *, tasks: str | Sequence[str], arch: str, setting
     options = options or TrainOptions(progress=progress)
     trainer = Trainer(run_dir, settings, data, store, mean, std, width=width, device=torch_device, options=options,
                       clock=clock)
-    if trainer.resume() and options.progress:
+    try:
+        resumed = trainer.resume()
+    except DamagedCheckpoint as err:  # nothing to resume from, and nothing in it to fear: train anew
+        log(f"{err}; dropped it, training {run_dir.name} from the start")
+        (run_dir / CHECKPOINT).unlink()
+        resumed = False
+    if resumed and options.progress:
         log(f"resuming {run_dir.name} after epoch {trainer.state.epoch} of {settings.total_epochs}")
     trainer.train(on_epoch=on_epoch)
     metadata = {"genres": list(genres), "n_outputs": {d.task: d.n_outputs for d in data}, "width": width,
