@@ -30,7 +30,7 @@ def test_every_metric_equals_scikit_learn(seed, n, k):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined precision of never-predicted classes: 0 either way
         assert s.log_loss == pytest.approx(skm.log_loss(y_true, probs, labels=labels), rel=1e-12)
-        assert s.macro_f1 == pytest.approx(skm.f1_score(y_true, y_pred, average="macro", labels=labels), rel=1e-12)
+        assert s.macro_f1 == pytest.approx(skm.f1_score(y_true, y_pred, average="macro"), rel=1e-12)
         assert s.accuracy == pytest.approx(skm.accuracy_score(y_true, y_pred), rel=1e-12)
         p, r, f, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels)
     table = s.per_class()
@@ -64,17 +64,18 @@ def test_zero_probability_is_clipped_not_infinite():
     assert log_loss(y_true, probs) == pytest.approx(-np.log(1e-15) / 2)
 
 
-def test_genre_absent_from_data_counts_as_zero_f1():
-    # the model knows 3 genres; the validation tracks hold only two and the third is never predicted
+def test_macro_f1_averages_the_genres_present_in_truth_or_predictions():
+    # the model knows 4 genres; the tracks hold two, the model also predicts a third, never the fourth
     y_true = np.array([0, 0, 1, 1])
-    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1], [0.1, 0.8, 0.1]])
-    s = score(y_true, probs, ("a", "b", "c"))
+    probs = np.array([[0.9, 0.05, 0.05, 0.0], [0.2, 0.1, 0.7, 0.0], [0.1, 0.8, 0.1, 0.0], [0.1, 0.8, 0.1, 0.0]])
+    s = score(y_true, probs, ("a", "b", "c", "d"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = skm.f1_score(y_true, probs.argmax(1), average="macro", labels=[0, 1, 2], zero_division=0)
-    assert s.macro_f1 == pytest.approx(expected)
-    assert s.macro_f1 == pytest.approx((2 / 3 + 0.8 + 0.0) / 3)
-    assert confusion_matrix(y_true, probs.argmax(1), 3)[:, 2].sum() == 0
+        expected = skm.f1_score(y_true, probs.argmax(1), average="macro", zero_division=0)
+    # a: P 1 R 1/2 F 2/3; b: 1, 1, 1; c: predicted once, never true: 0; d: neither, left out
+    assert s.macro_f1 == pytest.approx(expected) == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert s.per_class()["support"].tolist() == [2, 2, 0, 0]  # the table still lists every genre
+    assert confusion_matrix(y_true, probs.argmax(1), 4)[:, 3].sum() == 0
 
 
 def test_report_files(tmp_path):

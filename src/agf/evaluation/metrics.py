@@ -2,9 +2,12 @@
 
 Conventions shared by every function: ``y_true`` and ``y_pred`` are ``(n_tracks,)`` integer
 class indices in ``[0, n_classes)``; ``probs`` is ``(n_tracks, n_classes)``, each row a
-distribution. Every genre of the model counts as a class, present in the data or not, so
-the numbers agree with scikit-learn's called with ``labels=range(n_classes)``; a ratio with a
-zero denominator (a genre never predicted, or never true) counts as 0, scikit-learn's default.
+distribution. The per-genre table lists every genre of the model, present in the data or not
+(scikit-learn's ``labels=range(n_classes)``); a ratio with a zero denominator (a genre never
+predicted, or never true) counts as 0, scikit-learn's default. Macro F1 averages over the genres
+present in the truth or the predictions, as scikit-learn's ``f1_score(average='macro')`` and the
+field do: a genre that a small validation split lacks and the model never predicts would
+otherwise count as an F1 of 0 and pull the mean down for nothing the model did.
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ def per_class_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def macro_f1(confusion: np.ndarray) -> float:
-    """Unweighted mean of the per-class F1 scores."""
-    return float(per_class_scores(confusion)["f1"].mean())
+    """Unweighted mean of the per-class F1 scores of the classes that are true or predicted at least once."""
+    confusion = np.asarray(confusion)
+    seen = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
+    return float(per_class_scores(confusion)["f1"][seen].mean()) if seen.any() else 0.0
 
 
 def accuracy(confusion: np.ndarray) -> float:
