@@ -74,9 +74,15 @@ class OneOf:
 
 
 class Settings:
-    """Base of the settings dataclasses: checks every field named in ``constraints`` on creation."""
+    """Base of the settings dataclasses: checks every field named in ``constraints`` on creation.
+
+    ``legacy`` gives, for a setting added after artefacts were first saved, the value those older
+    artefacts were made with (which need not be its default): a saved file without the setting
+    is read, and compared, with that value.
+    """
 
     constraints: ClassVar[dict[str, Interval | OneOf]] = {}
+    legacy: ClassVar[dict[str, Any]] = {}
 
     def __post_init__(self) -> None:
         for name, constraint in self.constraints.items():
@@ -106,7 +112,7 @@ def load_settings(cls: type[T], path: Path) -> T:
     if payload.get("kind") != cls.__name__:
         raise SettingsMismatch(f"{path} holds {payload.get('kind')} settings, expected {cls.__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
+    values = dict(getattr(cls, "legacy", {}))
     for name, value in payload["settings"].items():
         if name not in fields:
             raise SettingsMismatch(f"{path}: unknown setting {name!r} (made by another agf version?)")
@@ -124,6 +130,7 @@ def _from_json(value: Any) -> Any:
 def settings_diff(saved: dict[str, Any], wanted: Any) -> str:
     """``'name: saved x, asked y, ...'`` for every setting that differs ('' when none does)."""
     asked = to_dict(wanted)
+    saved = {**getattr(type(wanted), "legacy", {}), **saved}
     names = sorted(k for k in set(saved) | set(asked) if saved.get(k) != asked.get(k))
     return ", ".join(f"{k}: saved {saved.get(k)!r}, asked {asked.get(k)!r}" for k in names)
 

@@ -23,12 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(default); random: the paper's stratified random split; source: the dataset's own")
     parser.add_argument("--valid-fraction", type=float, default=defaults.valid_fraction,
                         help=f"share of the tracks held out for validation (default {defaults.valid_fraction})")
+    parser.add_argument("--label-noise", type=float, default=defaults.label_noise, metavar="P",
+                        help="give a share P in [0, 1) of the training tracks another genre, drawn at random with "
+                             "--seed (validation and test keep theirs): to measure robustness to noisy labels")
 
 
 def run(args: argparse.Namespace) -> int:
     from agf.data.prepare import prepare
 
     summary = prepare(args.source, args.workdir, split=args.split, valid_fraction=args.valid_fraction,
+                      label_noise=args.label_noise,
                       seed=args.seed, jobs=args.jobs, progress=args.progress)
     print(summary.describe())
     for problem in summary.problems[:10]:

@@ -18,6 +18,7 @@ from agf.audio.decode import AudioError
 from agf.audio.frontend import file_log_mel
 from agf.audio.mel import FrontEndSettings, LogMel
 from agf.audio.segments import pad_frames
+from agf.data.noise import add_label_noise
 from agf.data.settings import DatasetSettings
 from agf.data.splits import assign_splits, check_split
 from agf.data.store import StoreWriter
@@ -79,14 +80,14 @@ def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray |
 
 
 def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
-            seed: int = 0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
+            seed: int = 0, label_noise: float = 0.0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
             progress: bool = True, clock: StageClock | None = None) -> PrepareSummary:
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
     """
     wd = Workdir(workdir)
-    settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed)
+    settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed, label_noise)
     # every check a user can trip comes before the work directory is stamped or a track decoded,
     # so a mistyped source leaves nothing behind that a corrected rerun would refuse
     for path in source_paths(source):
@@ -147,7 +148,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             "padded": int(stored[t.track_id].audio_frames < stored[t.track_id].n_frames),
             "subgenres": ";".join(t.subgenres), "path": str(t.path),
         })
-    table = pd.DataFrame(rows, columns=TRACK_COLUMNS)
+    table = add_label_noise(pd.DataFrame(rows, columns=TRACK_COLUMNS), label_noise, seed)
     write_tracks(wd, table)
     record_inputs(wd.source_json, {str(path): file_signature(path) or "" for path in source_tables(source)})
     write_csv(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)

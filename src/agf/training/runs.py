@@ -73,7 +73,7 @@ class TrainedRun:
     genres: tuple[str, ...]         # genre class names, output order of the g head
     mean: np.ndarray                # (128,) float32 per-mel-bin standardisation
     std: np.ndarray
-    level: str = "absolute"         # agf.models.input.LEVELS: what the networks' input was centred on
+    level: str = "segment"          # agf.models.levels.LEVELS: how the networks' input was levelled
     width: float = 1.0
     networks: dict[str, nn.Module] = field(default_factory=dict)  # STN / wSTN: task -> DCNN
     multitask: MultiTaskDCNN | None = None
@@ -111,9 +111,8 @@ def load_run(run_dir: Path | str, device: str | torch.device = "cpu") -> Trained
         meta = json.loads(f.metadata()["agf"])
         state = {k: f.get_tensor(k) for k in f.keys()}
     n_outputs, width = meta["n_outputs"], float(meta["width"])
-    # runs trained before the level setting existed saw absolute levels
     run = TrainedRun(run_dir, settings.arch, settings.trained_tasks, tuple(meta["genres"]),
-                     state.pop("mean").numpy(), state.pop("std").numpy(), meta.get("level", "absolute"), width)
+                     state.pop("mean").numpy(), state.pop("std").numpy(), settings.level, width)
     if settings.arch == "mtn":
         model = MultiTaskDCNN({t: n_outputs[t] for t in run.tasks}, width=width)
         model.load_state_dict(state)
@@ -234,7 +233,7 @@ def train(workdir: Path | str, *, tasks: str | Sequence[str], arch: str, setting
         log(f"resuming {run_dir.name} after epoch {trainer.state.epoch} of {settings.total_epochs}")
     trainer.train(on_epoch=on_epoch)
     metadata = {"genres": list(genres), "n_outputs": {d.task: d.n_outputs for d in data}, "width": width,
-                "arch": arch, "tasks": list(settings.trained_tasks), "level": settings.level}
+                "arch": arch, "tasks": list(settings.trained_tasks)}
     weights = trainer.final_weights()
     weights["mean"], weights["std"] = torch.from_numpy(mean), torch.from_numpy(std)
     with atomic_path(run_dir / WEIGHTS) as tmp:

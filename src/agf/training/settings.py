@@ -52,6 +52,7 @@ class TrainSettings(Settings):
         "valid_segments": Interval(int, 1),
         "level": OneOf(*LEVELS),
     }
+    legacy = {"level": "absolute"}  # runs trained before the setting existed took absolute levels
 
     def __post_init__(self):
         object.__setattr__(self, "tasks", parse_tasks(self.tasks))
