@@ -1,10 +1,15 @@
-"""Process-wide tuning for PyTorch on the CPU."""
+"""Process-wide settings: malloc tuning for PyTorch on the CPU, and worker processes that end with their parent."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing
+import os
+import signal
 import sys
+import threading
+from multiprocessing.connection import wait
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc mallopt parameters
 KEEP_BYTES = 1 << 30
@@ -34,3 +39,38 @@ def keep_freed_memory() -> None:
         mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
         mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
         mallopt(M_ARENA_MAX, 1)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def end_with_parent() -> None:
+    """Make this pool worker end as soon as the process that started it ends, even by kill -9.
+
+    Call it first in a process pool's initializer. Without it, the workers of a killed
+    ``agf prepare`` or ``agf factors`` go on decoding, and for a forkserver pool they also keep
+    the forkserver and the resource tracker alive (each worker holds the write end of the
+    pipes whose EOF tells those two to exit). Two mechanisms, because neither covers both pools:
+
+    - multiprocessing's parent sentinel, a pipe that reaches EOF when the parent ends: a
+      thread waits on it and ends the worker. Portable, and it names the process that created
+      the pool, also for a forkserver worker (whose own parent is the forkserver). It needs
+      the GIL to act, so a worker inside a long C call that holds the GIL finishes that call first.
+    - Linux's ``PR_SET_PDEATHSIG``: the kernel sends SIGKILL when the parent ends, at once,
+      whatever the worker is doing. Only where the pool's creator is the worker's own parent
+      (spawn and fork pools), since the signal follows the OS parent.
+
+    A no-op in a process that multiprocessing did not start (the command line itself).
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    if sys.platform.startswith("linux") and os.getppid() == parent.pid:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    threading.Thread(target=_end_when_ended, args=(parent.sentinel,), name="end-with-parent", daemon=True).start()
+
+
+def _end_when_ended(sentinel: int) -> None:
+    wait([sentinel])  # returns once the parent's end of the pipe is closed: the parent has ended
+    os.kill(os.getpid(), signal.SIGKILL)
