@@ -15,6 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from agf.cli import main
 from agf.data.prepare import prepare
 from agf.datasets.synthetic import SyntheticSettings, generate_dataset
 from agf.workdir import Workdir
@@ -127,3 +128,20 @@ def test_killed_factors_ends_its_essentia_workers(tmp_path):
     prepare("synthetic:24", work, jobs=1, progress=False)
     _kill_when_busy(["factors", "--tasks", "e", "--workdir", str(work), "--jobs", "2"], tmp_path / "log",
                     _has_file(Workdir(work).essentia_cache_dir, "**/*.*"), n_processes=4)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "all"])
+@pytest.mark.parametrize(("command", "option"), [
+    (["prepare", "synthetic:24"], "--jobs"),
+    (["factors"], "--jobs"),
+    (["experiment", "synthetic:24"], "--workers"),
+    (["demo"], "--workers"),
+])
+def test_a_process_count_below_one_is_one_line_before_any_work(tmp_path, capsys, command, option, value):
+    """0 or a negative count would run the work in the command's own process, as if --jobs 1 had been asked."""
+    work = tmp_path / "w"
+    assert main([*command, option, value, "--workdir", str(work), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err == f"agf {command[0]}: error: {option} must be a whole number >= 1 (processes to run), got {value}"
+    assert not work.exists()

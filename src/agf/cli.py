@@ -86,15 +86,16 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
-    keep_freed_memory()
+    command = _chosen(argv)
     try:
+        args = build_parser(argv).parse_args(argv)  # an option's type may refuse its value with an AgfError
+        keep_freed_memory()
         return int(args.run(args) or 0)
     except AgfError as err:
-        print(f"agf {args.command}: error: {err}", file=sys.stderr)
+        print(f"agf {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"agf {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"agf {command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
 
 

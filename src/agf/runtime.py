@@ -1,4 +1,5 @@
-"""Process-wide settings: malloc tuning for PyTorch on the CPU, and worker processes that end with their parent."""
+"""Processes: malloc tuning for PyTorch on the CPU, pool workers that end with their parent, and the
+rule for a number of processes (``--jobs``, ``--workers``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import wait
+
+from agf.errors import SettingsError
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc mallopt parameters
 KEEP_BYTES = 1 << 30
@@ -39,6 +43,28 @@ def keep_freed_memory() -> None:
         mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
         mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
         mallopt(M_ARENA_MAX, 1)
+
+
+def process_count(option: str) -> Callable[[str | int], int]:
+    """The check of ``option``, a number of processes or workers (``--jobs``, ``--workers``): a whole
+    number >= 1 passes (as an int), anything else raises a one-line error naming the option.
+
+    The one rule for every such option: the argparse ``type`` of the commands' ``--jobs`` and
+    ``--workers``, and the check of ``run_experiment(workers=...)``. Without it ``--jobs 0`` or
+    ``--jobs -2`` silently ran the work in the command's own process, as ``--jobs 1`` does.
+    """
+    def check(value: str | int) -> int:
+        count = value
+        if isinstance(value, str):
+            try:
+                count = int(value)
+            except ValueError:
+                pass
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise SettingsError(f"{option} must be a whole number >= 1 (processes to run), got {value}")
+        return count
+
+    return check
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
