@@ -21,6 +21,7 @@ from distributed import Client
 
 from agf.experiments.presets import Preset
 from agf.experiments.runner import run_experiment
+from agf.training.runs import WEIGHTS
 from agf.workdir import Workdir
 
 # the genre-only grid of one epoch: three jobs (the STN, its case, the classical baseline) on two workers
@@ -74,21 +75,19 @@ def dask_cluster(tmp_path_factory) -> Iterator[str]:
 
 
 def _victim(client: Client, work: Workdir) -> tuple[str, int] | None:
-    """(network, pid) of a worker that is training a network of ``work`` right now, if one is."""
-    pids = client.run(os.getpid)
+    """(network, pid) of a worker process that is training a network of ``work`` right now, if one is."""
     for address, keys in client.processing().items():
-        for key in keys:
-            if str(key).startswith("train-"):
-                network = str(key).removeprefix("train-")
-                run = work.run_dir(network)
-                if (run / "settings.json").exists() and not (run / "weights.safetensors").exists():
-                    return network, pids[address]
+        for network in (str(key).removeprefix("train-") for key in keys if str(key).startswith("train-")):
+            run = work.run_dir(network)
+            if (run / "settings.json").exists() and not (run / WEIGHTS).exists():
+                return network, client.run(os.getpid, workers=[address])[address]
     return None
 
 
 def test_a_worker_killed_mid_grid_costs_only_its_job(dask_cluster, tmp_path):
-    """A worker killed with SIGKILL while it trains a network: the scheduler gives the job to a worker that
-    lives, the grid finishes, and its results.csv is the undisturbed grid's, number for number."""
+    """The worker process training the network killed with SIGKILL (its nanny starts another): the
+    scheduler gives the job to a live worker, which trains the network again from its seed, and the
+    grid's results.csv is the undisturbed grid's, number for number."""
     preset = Preset("quick", **TINY)
     undisturbed = tmp_path / "undisturbed"
     run_experiment(SOURCE, undisturbed, preset=preset, tasks=TASKS, cluster=dask_cluster, jobs=1, progress=False)
@@ -112,11 +111,11 @@ def test_a_worker_killed_mid_grid_costs_only_its_job(dask_cluster, tmp_path):
                 time.sleep(0.05)
             network, pid = victim
             os.kill(pid, signal.SIGKILL)
-        assert not (work.run_dir(network) / "weights.safetensors").exists(), f"{network} was done before the kill"
+        assert not (work.run_dir(network) / WEIGHTS).exists(), f"{network} was done before the kill"
         assert grid.wait(timeout=300) == 0, log.read_text()[-3000:]
     finally:
         _kill_tree(grid)
-    assert (work.run_dir(network) / "weights.safetensors").exists()
+    assert (work.run_dir(network) / WEIGHTS).exists()
     pd.testing.assert_frame_equal(pd.read_csv(work.results_csv), pd.read_csv(undisturbed / "results.csv"))
 
 
