@@ -84,7 +84,8 @@ def end_with_parent() -> None:
       the GIL to act, so a worker inside a long C call that holds the GIL finishes that call first.
     - Linux's ``PR_SET_PDEATHSIG``: the kernel sends SIGKILL when the parent ends, at once,
       whatever the worker is doing. Only where the pool's creator is the worker's own parent
-      (spawn and fork pools), since the signal follows the OS parent.
+      (spawn and fork pools), since the signal follows the OS parent; strictly, the parent's
+      thread that started the worker, which for our pools is the thread that uses the pool.
 
     A no-op in a process that multiprocessing did not start (the command line itself).
     """
