@@ -91,20 +91,19 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
-    keep_freed_memory()
-    command = COMMANDS[args.command]
+    command = _chosen(argv)
     # a warning is a message to the user, one line like the errors, not a pointer into agf's source
-    warnings.showwarning = lambda message, *_, **__: print(f"agf {args.command}: warning: {message}",
-                                                           file=sys.stderr)
+    warnings.showwarning = lambda message, *_, **__: print(f"agf {command}: warning: {message}", file=sys.stderr)
     try:
-        with hold_workdir(args.workdir, f"agf {args.command}") if command.writes else nullcontext():
+        args = build_parser(argv).parse_args(argv)  # an option's type may refuse its value with an AgfError
+        keep_freed_memory()
+        with hold_workdir(args.workdir, f"agf {command}") if COMMANDS[command].writes else nullcontext():
             return int(args.run(args) or 0)
     except AgfError as err:
-        print(f"agf {args.command}: error: {err}", file=sys.stderr)
+        print(f"agf {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"agf {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"agf {command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
 
 

@@ -8,10 +8,12 @@ import sys
 from dataclasses import replace
 
 from agf.experiments.presets import DEMO_SOURCE, DEMO_TASKS, PRESETS
+from agf.runtime import process_count
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, help="local Dask workers (default: one per GPU, else cores / 2)")
+    parser.add_argument("--workers", type=process_count("--workers"),
+                        help="local Dask workers (default: one per GPU, else cores / 2)")
 
 
 def run(args: argparse.Namespace) -> int:

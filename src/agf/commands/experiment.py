@@ -15,6 +15,7 @@ from dataclasses import replace
 from agf.datasets.sources import SOURCE_SYNTAX
 from agf.experiments.grid import GRID_ARCHS
 from agf.experiments.presets import PRESETS
+from agf.runtime import process_count
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
-    parser.add_argument("--workers", type=int, help="local cluster size (default: one per GPU, else cores / 2)")
+    parser.add_argument("--workers", type=process_count("--workers"),
+                        help="local cluster size (default: one per GPU, else cores / 2)")
     tuning = parser.add_argument_group("preset overrides")
     tuning.add_argument("--epochs", type=int, help="epochs per STN (a k-task MTN trains k times as many)")
     tuning.add_argument("--mlp-epochs", type=int, help="transfer MLP epochs")

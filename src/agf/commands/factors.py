@@ -11,6 +11,7 @@ import argparse
 import os
 
 from agf.factors.settings import MISSING_ARTIST_CHOICES, FactorSettings
+from agf.runtime import process_count
 from agf.tasks import AG_TASKS
 
 
@@ -26,7 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-targets", action="store_true", help="one-hot argmax targets instead of soft ones")
     parser.add_argument("--rebuild", action="store_true",
                         help="rebuild a task built with other settings or from other tracks (instead of refusing)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="Essentia processes (default: all cores)")
+    parser.add_argument("--jobs", type=process_count("--jobs"), default=os.cpu_count() or 1,
+                        help="Essentia processes (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:

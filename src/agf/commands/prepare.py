@@ -12,12 +12,14 @@ import os
 
 from agf.data.settings import STRATEGIES, DatasetSettings
 from agf.datasets.sources import SOURCE_SYNTAX
+from agf.runtime import process_count
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     defaults = DatasetSettings(source="")
     parser.add_argument("source", help=SOURCE_SYNTAX)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="decoding processes (default: all cores)")
+    parser.add_argument("--jobs", type=process_count("--jobs"), default=os.cpu_count() or 1,
+                        help="decoding processes (default: all cores)")
     parser.add_argument("--split", default=defaults.split,
                         help=f"one of {', '.join(STRATEGIES)}. artist: artist-disjoint, stratified by genre "
                              "(default); random: the paper's stratified random split; source: the dataset's own")

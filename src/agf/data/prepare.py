@@ -27,7 +27,7 @@ from agf.datasets.sources import canonical_source, load_source, source_paths, so
 from agf.datasets.tracks import Problem, Track
 from agf.errors import AgfError
 from agf.provenance import file_signature, record_inputs
-from agf.runtime import keep_freed_memory
+from agf.runtime import end_with_parent, keep_freed_memory
 from agf.settings import ensure_settings
 from agf.timing import StageClock
 from agf.workdir import Workdir
@@ -62,6 +62,7 @@ _worker_log_mel: LogMel | None = None
 
 def _init_worker(settings: FrontEndSettings) -> None:
     global _worker_log_mel
+    end_with_parent()
     # one process per core: intra-op threads would only contend with the other workers
     torch.set_num_threads(1)
     keep_freed_memory()

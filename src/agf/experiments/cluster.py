@@ -23,14 +23,36 @@ import torch
 from distributed import Client, LocalCluster, get_worker
 
 from agf.errors import AgfError
-from agf.runtime import ALLOCATOR_ENV
+from agf.runtime import ALLOCATOR_ENV, process_count
 from agf.timing import StageClock
 
+check_workers = process_count("--workers")
 
-def check_workers(workers: int) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise AgfError(f"--workers must be a whole number >= 1, got {workers!r}")
-    return workers
+# long enough for a scheduler across a data centre, short enough that a mistyped --cluster fails
+# fast; Dask's own default of 30 s retries a refused connection all that while
+CONNECT_TIMEOUT_S = 10.0
+
+
+class ClusterUnreachable(AgfError):
+    """No Dask scheduler answers at the address given."""
+
+
+def connect(address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> Client:
+    """A client of the scheduler at ``address``, or a one-line error naming it when none answers within ``timeout``."""
+    try:
+        return Client(address, timeout=timeout)
+    except ValueError as err:  # not an address Dask can parse
+        raise ClusterUnreachable(f"--cluster {address}: {err}; give the scheduler's address, e.g. "
+                                 "tcp://host:8786") from None
+    except OSError:
+        raise ClusterUnreachable(f"no Dask scheduler answers at {address} within {timeout:g} s; start one there "
+                                 "(`dask scheduler`, then `dask worker ADDRESS` on each node) or fix --cluster"
+                                 ) from None
+
+
+def check_cluster(address: str) -> None:
+    """Connect to the scheduler at ``address`` and let go: a wrong address fails before hours of prepare."""
+    connect(address).close()
 
 
 def default_workers() -> int:
@@ -51,7 +73,7 @@ def open_client(address: str | None = None, *, workers: int | None = None,
     with ExitStack() as stack:
         with clock.stage(CLUSTER_STAGE, children=False):
             if address:
-                client = stack.enter_context(Client(address))
+                client = stack.enter_context(connect(address))
             else:
                 # Dask's own default trims freed memory at 64 KiB: the opposite of what torch on the CPU needs
                 environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **ALLOCATOR_ENV}

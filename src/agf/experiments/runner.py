@@ -45,6 +45,7 @@ from agf.evaluation.metrics import score
 from agf.evaluation.report import write_evaluation
 from agf.experiments.baseline import BaselineSettings, baseline_probabilities
 from agf.experiments.cluster import (
+    check_cluster,
     check_workers,
     default_workers,
     job_device,
@@ -215,6 +216,8 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
     n_workers = check_workers(workers) if workers is not None else default_workers()
+    if cluster:
+        check_cluster(cluster)
     jobs = jobs or os.cpu_count() or 1
     print(f"[1/5] prepare {source}")
     print(prepare(source, wd.root, jobs=jobs, seed=chosen.seed, progress=progress, clock=clock).describe())

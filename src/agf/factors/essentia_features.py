@@ -88,6 +88,9 @@ _extractor = None
 
 def _init_worker() -> None:
     global _extractor
+    from agf.runtime import end_with_parent  # here: the rest of this module does not need it
+
+    end_with_parent()  # a no-op when extract() loads the extractor in the command's own process
     import essentia
     import essentia.standard as es
 

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from agf.atomic import atomic_path, write_json
 from agf.datasets.synthetic.arrangement import synthesize_track
 from agf.datasets.synthetic.plan import SyntheticSettings, track_infos
+from agf.runtime import end_with_parent
 
 __all__ = ["GENERATOR_VERSION", "generate_dataset"]
 
@@ -76,7 +77,8 @@ def generate_dataset(settings: SyntheticSettings, out_dir: Path, *, jobs: int = 
             _write_track(settings, info.index, out_dir / info.path)
             bar.update()
     elif todo:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"),
+                                 initializer=end_with_parent) as pool:
             for future in [pool.submit(_write_track, settings, i.index, out_dir / i.path) for i in todo]:
                 future.result()
                 bar.update()
