@@ -20,7 +20,8 @@ from contextlib import ExitStack, contextmanager
 
 import dask
 import torch
-from distributed import Client, LocalCluster, get_worker
+from distributed import Client, KilledWorker, LocalCluster, get_worker
+from distributed.comm import CommClosedError
 
 from agf.errors import AgfError
 from agf.runtime import ALLOCATOR_ENV, process_count
@@ -31,6 +32,26 @@ check_workers = process_count("--workers")
 # long enough for a scheduler across a data centre, short enough that a mistyped --cluster fails
 # fast; Dask's own default of 30 s retries a refused connection all that while
 CONNECT_TIMEOUT_S = 10.0
+
+
+class JobLost(AgfError):
+    """A job of the grid that the cluster could not finish: it kept killing its workers, or the scheduler went."""
+
+
+def job_result(future):
+    """A job's result; a job the cluster gave up on is one line, not Dask's traceback.
+
+    Dask already reruns a job whose worker died (a lost node, a killed process); it gives up
+    after ``distributed.scheduler.allowed-failures`` deaths, which points at the job itself.
+    """
+    try:
+        return future.result()
+    except KilledWorker:
+        raise JobLost(f"job {future.key} ended the Dask worker that ran it, again and again (no memory left?): look at "
+                      "the workers' logs, then rerun the same command: finished jobs are kept") from None
+    except (CommClosedError, OSError) as err:
+        raise JobLost(f"lost the Dask scheduler while job {future.key} ran ({type(err).__name__}); restart it and "
+                      "rerun the same command: finished jobs are kept") from None
 
 
 class ClusterUnreachable(AgfError):

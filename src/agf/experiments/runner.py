@@ -49,6 +49,7 @@ from agf.experiments.cluster import (
     check_workers,
     default_workers,
     job_device,
+    job_result,
     open_client,
 )
 from agf.experiments.grid import GRID_ARCHS, Case, Network, networks_of, plan_cases
@@ -254,11 +255,11 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         baseline = client.submit(baseline_job, str(wd.root), chosen.name, key="baseline", pure=False)
         for future in tqdm(as_completed(list(trained.values())), total=len(trained), desc="networks",
                            unit="network", disable=not progress):
-            jobs_done.append(future.result())
+            jobs_done.append(job_result(future))
             for line in jobs_done[-1].said:
                 print(f"  {line}")
         for future in as_completed([scored, baseline]):
-            jobs_done.append(future.result())
+            jobs_done.append(job_result(future))
             rows += jobs_done[-1].value if future is scored else [jobs_done[-1].value]
             for line in jobs_done[-1].said:
                 print(f"  {line}")
