@@ -129,8 +129,9 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["agf.audio.frontend"])
             with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(front_end,)) as pool:
-                futures = [pool.submit(_decode, t, front_end) for t in pending]
-                for future in as_completed(futures):
+                # no list of the futures kept here: a finished future holds its track's log-mel, and
+                # as_completed lets go of each one it yields, so only the tracks in flight stay in memory
+                for future in as_completed([pool.submit(_decode, t, front_end) for t in pending]):
                     _store(future.result(), writer, problems, by_id, sources)
                     bar.update()
         bar.close()

@@ -26,7 +26,7 @@ from agf.datasets.synthetic.recipes import KITS
 from agf.datasets.synthetic.rhythm import VELOCITY, hits, swing
 from agf.datasets.synthetic.theory import CHORDS, Chord, voicing
 
-__all__ = ["PEAK_DBFS", "synthesize_track"]
+__all__ = ["PEAK_DBFS", "render_track", "synthesize_track"]
 
 PEAK_DBFS = -1.0
 _PEAK = 10.0 ** (PEAK_DBFS / 20.0)
@@ -39,11 +39,17 @@ def synthesize_track(settings: SyntheticSettings, track_index: int) -> tuple[np.
     with peak -1 dBFS, and its labels. Depends only on (settings, track_index).
     """
     info, params, rng = track_params(settings, track_index)
+    return render_track(settings, params, rng), info
+
+
+def render_track(settings: SyntheticSettings, params: TrackParams, rng: np.random.Generator) -> np.ndarray:
+    """The audio of a track with ``params``, float32 ``(settings.n_samples,)`` at ``settings.sample_rate``
+    Hz and peak -1 dBFS; ``rng`` is the track's random stream, positioned after the draws of ``params``."""
     track = _Track(settings, params, rng)
     # The parts are rendered in argument order (the order of their random draws) and go straight
     # into the mix, which replaces them with processed copies: names holding them here would keep
     # the four originals alive as well (measurably slower on 8-s tracks).
-    return _mix(track, _drum_part(track), _bass_part(track), _harmony_part(track), _lead_part(track)), info
+    return _mix(track, _drum_part(track), _bass_part(track), _harmony_part(track), _lead_part(track))
 
 
 class _Track:

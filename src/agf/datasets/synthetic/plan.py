@@ -10,6 +10,7 @@ index)`` and an artist's melody motif from ``(motif seed, tag, sub-genre)``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ __all__ = [
     "SyntheticSettings",
     "TrackInfo",
     "TrackParams",
+    "arrangement_params",
     "artist_profiles",
     "motif_rng",
     "track_infos",
@@ -291,16 +293,7 @@ def track_params(
     style_tag = GENRES.index(genre) * 16 + sub_idx
 
     rng = np.random.default_rng([settings.seed, index])
-    lo, hi = style.tempo
-    centre = lo + artist.tempo_pos * (hi - lo)
-    half = 0.1 * (hi - lo)
-    tempo = float(np.clip(centre + rng.uniform(-half, half), lo, hi))
-    key = artist.key if rng.random() < 0.75 else (artist.key + int(rng.choice([2, 5, 7, 10]))) % 12
-    prog = style.progressions[_pick(style.progressions, artist.progression_pick, rng, 0.7)]
-    picks = tuple(
-        _pick(opts, artist.pattern_pick + j, rng, 0.8) if opts else 0
-        for j, opts in enumerate(_patterns(style))
-    )
+    params = arrangement_params(style, style_tag, artist, rng)
     title = f"{_ADJECTIVES[rng.integers(len(_ADJECTIVES))]} {_NOUNS[rng.integers(len(_NOUNS))]}"
     width = max(5, len(str(settings.n_tracks - 1)))
     noisy = plan.label[index]
@@ -314,13 +307,28 @@ def track_params(
         subgenres=(label_genre, label_sub),
         true_subgenre=sub,
         title=title,
-        tempo_bpm=round(tempo, 2),
-        key=KEY_NAMES[key],
+        tempo_bpm=round(params.tempo, 2),
+        key=KEY_NAMES[params.key],
         noisy=noisy is not None,
     )
-    style, picks = _crossover(settings, index, genre, style, picks)
-    params = TrackParams(style, style_tag, artist, tempo, key, prog, picks)  # type: ignore[arg-type]
-    return info, params, rng
+    style, picks = _crossover(settings, index, genre, style, params.pattern_picks)
+    return info, dataclasses.replace(params, style=style, pattern_picks=picks), rng  # type: ignore[arg-type]
+
+
+def arrangement_params(style: Style, style_tag: int, artist: ArtistProfile, rng: np.random.Generator) -> TrackParams:
+    """The tempo, key, progression and pattern picks of a track of ``artist`` in ``style``, drawn from
+    ``rng`` in this order: :func:`track_params` and the FMA-shaped tracks (``fma_shaped``) share them."""
+    lo, hi = style.tempo
+    centre = lo + artist.tempo_pos * (hi - lo)
+    half = 0.1 * (hi - lo)
+    tempo = float(np.clip(centre + rng.uniform(-half, half), lo, hi))
+    key = artist.key if rng.random() < 0.75 else (artist.key + int(rng.choice([2, 5, 7, 10]))) % 12
+    prog = style.progressions[_pick(style.progressions, artist.progression_pick, rng, 0.7)]
+    picks = tuple(
+        _pick(opts, artist.pattern_pick + j, rng, 0.8) if opts else 0
+        for j, opts in enumerate(_patterns(style))
+    )
+    return TrackParams(style, style_tag, artist, tempo, key, prog, picks)  # type: ignore[arg-type]
 
 
 def _patterns(style: Style) -> tuple[tuple[str, ...], ...]:
