@@ -13,7 +13,7 @@ copies are the stored log-mels shifted. Reported: validation log loss and accura
 how far the track probabilities move at -6 / -12 dB (largest change of any genre's probability,
 mean over tracks; share of tracks whose top genre changes).
 
-    python bench/bench_gain.py --workdir W [--epochs 30] [--seeds 0 1 2]
+    python bench/bench_gain.py --workdir W [--epochs 30] [--seeds 0 1 2] [--variants absolute segment]
 
 W is a work directory made by `agf prepare` (e.g. on ../shared/data/gtzan3/tracks.csv).
 """
@@ -37,6 +37,7 @@ from agf.training import loader as loader_module
 from agf.training.runs import load_run, train
 from agf.training.settings import train_settings_for
 
+VARIANTS = ("absolute", "augmented", "segment")
 GAIN_RANGE_DB = 12.0
 TEST_GAINS_DB = (0.0, -6.0, -12.0)
 
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -107,7 +109,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-gain-") as scratch:
         for seed in args.seeds:
-            for variant in ("absolute", "augmented", "segment"):
+            for variant in args.variants:
                 start = time.perf_counter()
                 run_dir = train_variant(args.workdir, variant, seed, args.epochs, Path(scratch))
                 seconds = time.perf_counter() - start
@@ -121,7 +123,7 @@ def main() -> None:
                 print(f"{variant:<10} {seed:>4} {log_loss:>9.3f} {accuracy:>9.3f} {moved[-6.0]:>10.3f} "
                       f"{moved[-12.0]:>11.3f} {flips:>18.3f} {seconds:>8.0f}", flush=True)
     print("\nmean over seeds")
-    for variant in ("absolute", "augmented", "segment"):
+    for variant in args.variants:
         values = np.array([r[1:] for r in rows if r[0] == variant])
         mean = values.mean(0)
         print(f"{variant:<10} {'':>4} {mean[0]:>9.3f} {mean[1]:>9.3f} {mean[2]:>10.3f} {mean[3]:>11.3f} "
