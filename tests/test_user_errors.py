@@ -68,3 +68,11 @@ def test_settings_check_their_bounds_from_one_table():
         TrainSettings("stn", "g", batch_size=2.5)
     with pytest.raises(SettingsError, match="mtn draw must be one of 'iteration', 'epoch'"):
         TrainSettings("mtn", "gm", mtn_draw="step")
+
+
+def test_the_grid_takes_the_split_options_of_prepare(tmp_path, capsys):
+    """`agf experiment --split/--label-noise` reach prepare: the paper's random split can be run as a grid."""
+    assert main(["experiment", "synthetic:12", "--workdir", str(tmp_path / "w"), "--split", "source"]) == 2
+    assert "has no split of its own" in capsys.readouterr().err
+    assert main(["experiment", "synthetic:12", "--workdir", str(tmp_path / "x"), "--label-noise", "1"]) == 2
+    assert "label noise must be a number in [0, 1)" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import shlex
 import sys
 from dataclasses import replace
 
+from agf.commands.prepare import add_split_options
 from agf.datasets.sources import SOURCE_SYNTAX
 from agf.experiments.grid import GRID_ARCHS
 from agf.experiments.presets import PRESETS
@@ -26,6 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", default="gsedm", help="learning tasks, e.g. gsedm (default), gm or g,m")
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
+    add_split_options(parser)
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=process_count("--workers"),
                         help="local cluster size (default: one per GPU, else cores / 2)")
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                  if getattr(args, name) is not None}
     preset = replace(PRESETS[args.preset], seed=args.seed, **overrides)
     run_experiment(args.source, args.workdir, preset=preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
+                   split=args.split, valid_fraction=args.valid_fraction, label_noise=args.label_noise,
                    cluster=args.cluster, workers=args.workers, device=args.device, progress=args.progress,
                    command=shlex.join(["agf", *sys.argv[1:]]))
     return 0

@@ -16,10 +16,15 @@ from agf.runtime import process_count
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    defaults = DatasetSettings(source="")
     parser.add_argument("source", help=SOURCE_SYNTAX)
     parser.add_argument("--jobs", type=process_count("--jobs"), default=os.cpu_count() or 1,
                         help="decoding processes (default: all cores)")
+    add_split_options(parser)
+
+
+def add_split_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the tracks' split and labels, for `agf prepare` and `agf experiment` alike."""
+    defaults = DatasetSettings(source="")
     parser.add_argument("--split", default=defaults.split,
                         help=f"one of {', '.join(STRATEGIES)}. artist: artist-disjoint, stratified by genre "
                              "(default); random: the paper's stratified random split; source: the dataset's own")

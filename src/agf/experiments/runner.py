@@ -34,6 +34,7 @@ from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.scoring import Evaluation, evaluate_many
 from agf.classifier.settings import MLPSettings
 from agf.data.prepare import prepare
+from agf.data.settings import DatasetSettings
 from agf.data.tables import (
     genre_classes,
     genre_indices,
@@ -59,7 +60,7 @@ from agf.factors.build import build_factors
 from agf.factors.settings import FactorSettings
 from agf.locks import exclusive
 from agf.runtime import keep_freed_memory
-from agf.settings import Settings, fingerprint, replace_settings
+from agf.settings import Settings, fingerprint, load_settings, replace_settings
 from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks, setup_name
 from agf.timing import StageClock
 from agf.training.runs import load_run, train
@@ -202,14 +203,24 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     return JobResult(row, [], clock.stages, time.perf_counter() - started)
 
 
+def _protocol(dataset: DatasetSettings) -> str:
+    """How the tracks were split and labelled, as the report states it."""
+    held_out = ("the source's own" if dataset.split == "source"
+                else f"{dataset.valid_fraction:.0%} held out for validation")
+    noise = f"; {dataset.label_noise:.0%} of the training labels replaced at random" if dataset.label_noise else ""
+    return f"{dataset.split} ({held_out}){noise}"
+
+
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
-                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, cluster: str | None = None,
+                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, split: str = "artist",
+                   valid_fraction: float = 0.15, label_noise: float = 0.0, cluster: str | None = None,
                    workers: int | None = None, device: str = "auto", jobs: int | None = None,
                    progress: bool = True, command: str | None = None) -> Path:
     """Run (or finish, or bring up to date) the grid; returns the path of ``results.csv``.
 
     ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its cases live in
-    ``DIR/grid/<preset name>``. ``command``, when given, is quoted in the report.
+    ``DIR/grid/<preset name>``. ``split``, ``valid_fraction`` and ``label_noise`` are
+    :func:`agf.data.prepare.prepare`'s. ``command``, when given, is quoted in the report.
     """
     started = time.perf_counter()
     clock = StageClock()
@@ -221,7 +232,8 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         check_cluster(cluster)
     jobs = jobs or os.cpu_count() or 1
     print(f"[1/5] prepare {source}")
-    print(prepare(source, wd.root, jobs=jobs, seed=chosen.seed, progress=progress, clock=clock).describe())
+    print(prepare(source, wd.root, split=split, valid_fraction=valid_fraction, label_noise=label_noise, jobs=jobs,
+                  seed=chosen.seed, progress=progress, clock=clock).describe())
     ag_tasks = tuple(t for t in asked.tasks if t in AG_TASKS)
     kept = tuple(t for t in asked.tasks if t == GENRE_TASK)
     if ag_tasks:
@@ -287,7 +299,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         if heat_map.exists():
             images[f"Artist groups of task {task} over genres"] = heat_map
     context = {"source": source, "preset": str(chosen), "tasks": "".join(kept),
-               "split": json.loads(wd.dataset_json.read_text())["settings"]["split"],
+               "split": _protocol(load_settings(DatasetSettings, wd.dataset_json)),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}, "
                           f"Python {sys.version.split()[0]}, torch {torch.__version__}",
