@@ -5,7 +5,6 @@ line on loopback, one worker killed with SIGKILL in the middle of `agf experimen
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import signal
@@ -19,9 +18,9 @@ import dask
 import pandas as pd
 import psutil
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
-from agf.experiments.cluster import JobLost, job_result
+from agf.experiments.cluster import JobLost, job_result, open_client
 from agf.experiments.presets import Preset
 from agf.experiments.runner import run_experiment
 from agf.training.runs import WEIGHTS
@@ -143,9 +142,8 @@ def test_a_cluster_address_where_nothing_answers_is_one_line_before_any_work(tmp
 
 def test_a_job_that_keeps_killing_its_workers_is_one_line():
     """Dask reruns a job whose worker died; once it gives up, the grid says so in one line, not a traceback."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                         dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+    # the grid's own local cluster (a bare LocalCluster would set Dask's allocator defaults in this process)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), open_client(workers=1) as client:
         future = client.submit(os._exit, 1, key="train-stn-g", pure=False)
         with pytest.raises(JobLost, match=r"^job train-stn-g ended the Dask worker that ran it.*rerun the same"):
             job_result(future)

@@ -116,7 +116,9 @@ def test_killed_prepare_ends_its_decoding_workers(synthetic_tracks, link_manifes
                          "track_id": f"{track['track_id']}-{copy}"})
     manifest = link_manifest(tmp_path / "source", rows, audio)
     work = tmp_path / "w"
-    _kill_when_busy(["prepare", str(manifest), "--workdir", str(work), "--jobs", "2"], tmp_path / "log",
+    # --split random: the 6 files' genres have one artist each, which an artist split refuses
+    _kill_when_busy(["prepare", str(manifest), "--workdir", str(work), "--jobs", "2", "--split", "random"],
+                    tmp_path / "log",
                     _has_file(Workdir(work).store_dir, "mel.*"), n_processes=5)
 
 

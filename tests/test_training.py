@@ -87,8 +87,12 @@ def test_stn_run_files_reproducible_and_loadable(tmp_path):
     assert run.mean.shape == run.std.shape == (128,) and run.mean.dtype == np.float32
     store = open_store(Workdir(tmp_path / "a"))
     train_rows = [store.row_of[t] for t in pd.read_csv(tmp_path / "a" / "tracks.csv").query("split == 'train'")["track_id"]]
-    frames = np.concatenate([store.track(store.track_ids[r]).astype(np.float64) for r in train_rows])
-    np.testing.assert_allclose(run.mean, frames.mean(0), rtol=1e-5)  # fitted on the training split only
+    # fitted on the training split only, each track centred on its mean dB as the default level asks
+    tracks = [store.track(store.track_ids[r]).astype(np.float64) for r in train_rows]
+    frames = np.concatenate([t - t.mean() for t in tracks])
+    assert run.level == "segment"
+    np.testing.assert_allclose(run.mean, frames.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run.std, frames.std(0), rtol=1e-5)
     net = DCNN(3)
     net.load_state_dict({k[2:]: v for k, v in wa.items() if k.startswith("g.")})
     x = torch.randn(5, 1, 128, 43)

@@ -30,7 +30,10 @@ def _expected_features(workdir, ref: NetworkRef, track_id: str) -> np.ndarray:
     net = run.network(ref.task)
     out = []
     for s in segment_starts(len(mel)):
-        seg = (mel[s:s + 43].T - run.mean[:, None]) / run.std[:, None]
+        seg = mel[s:s + 43].T
+        if run.level == "segment":  # the default: each segment centred on its mean dB
+            seg = seg - seg.mean()
+        seg = (seg - run.mean[:, None]) / run.std[:, None]
         with torch.no_grad():
             out.append(net.embed(torch.tensor(seg[None, None], dtype=torch.float32))[0].numpy())
     return np.stack(out)
