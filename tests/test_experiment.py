@@ -52,7 +52,19 @@ def test_grid_results_report_and_bundle(finished):
     deep = results[results["arch"] != "baseline"].set_index(["arch", "tasks"])
     assert deep.loc[("stn", "gm"), "n_params"] == deep.loc[("stn", "g"), "n_params"] + deep.loc[("stn", "m"), "n_params"]
     assert deep.loc[("mtn", "gm"), "n_params"] < deep.loc[("stn", "gm"), "n_params"]  # the shared first block
+    for metric in ("log_loss", "f1_macro", "accuracy"):  # each case's bootstrap interval holds its score
+        assert (results[f"{metric}_low"] <= results[metric] + 1e-9).all()
+        assert (results[metric] <= results[f"{metric}_high"] + 1e-9).all()
+    assert (results["log_loss_high"] > results["log_loss_low"]).all()
+    comparisons = pd.read_csv(finished / "comparisons.csv")
+    assert comparisons["question"].tolist() == ["g + artist group factors vs g only (Table 3)",
+                                                "MTN vs STN of the same tasks", "best case vs classical baseline"]
+    assert comparisons[["a", "b"]].values.tolist()[1] == ["mtn gm", "stn gm"]
+    assert ((comparisons["low"] <= comparisons["log_loss_a_minus_b"])
+            & (comparisons["log_loss_a_minus_b"] <= comparisons["high"])).all()
+    assert comparisons["p_value"].between(0, 1, inclusive="right").all()
     html = (finished / "report.html").read_text()
+    assert "Paired comparisons" in html
     for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
         assert heading in html
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")

@@ -27,7 +27,8 @@
     W/grid/<preset>/cases/<case>.json  one scored case of the grid (and baseline.json), with
                                        the digests of what it was computed from
     W/grid/<preset>/cases/.lock        held while a process trains and scores the grid's cases
-    W/results.csv                      one row per case of the last grid
+    W/results.csv                      one row per case of the last grid, with bootstrap intervals
+    W/comparisons.csv                  the paper's questions as paired comparisons of cases
     W/report.md, report.html, figure3.png   the grid's report
     W/timings.csv                      wall and CPU seconds of each stage of the last grid run
     W/bundle/                          the best case of the grid, for agf predict
@@ -41,8 +42,8 @@ from pathlib import Path
 
 # the first component of every path above: what a work directory may write over
 OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
-         "runs", "features", "transfer", "grid", "results.csv", "report.md", "report.html", "figure3.png",
-         "timings.csv", "bundle")
+         "runs", "features", "transfer", "grid", "results.csv", "comparisons.csv", "report.md", "report.html",
+         "figure3.png", "timings.csv", "bundle")
 
 
 class Workdir:
@@ -130,7 +131,8 @@ class Workdir:
         return self.root / "results.csv"
 
     def report(self, name: str) -> Path:
-        """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``, ``timings.csv``."""
+        """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``, ``timings.csv``,
+        ``comparisons.csv``."""
         return self.root / name
 
     @property

@@ -17,7 +17,8 @@ from agf.tasks import TASKS
 from agf.workdir import Workdir
 
 RESULT_COLUMNS = ["tasks", "arch", "n_tasks", "n_params", "log_loss", "f1_macro", "accuracy",
-                  "n_train_tracks", "n_val_tracks"]
+                  "n_train_tracks", "n_val_tracks", "log_loss_low", "log_loss_high", "f1_macro_low", "f1_macro_high",
+                  "accuracy_low", "accuracy_high"]
 
 # SPEC section 6: the paper's figures on FMA-medium (internal stratified random 85/15 split)
 PAPER = pd.DataFrame(
@@ -157,11 +158,16 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
                    + ("beats" if better else "does NOT beat")
                    + f" the MFCC + spectral-contrast logistic-regression baseline (log loss {b['log_loss']:.4f}, "
                      f"F1 {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}) on this split.")
+    comparisons = wd.report("comparisons.csv")
     sections = [
+        ("Paired comparisons: log loss of A minus B on the same validation tracks (negative: A is better), "
+         "with a 95 % bootstrap interval and p-value. The best cases are picked on these tracks too, which "
+         "favours them", pd.read_csv(comparisons).set_index("question") if comparisons.exists() else pd.DataFrame()),
         ("Table 3: average performance with or without the main task g", table3(results)),
         ("Table 4: every combination of tasks (validation tracks)", table4(results)),
         ("Table 5: wSTN against the best STN / MTN with N tasks", table5(results)),
-        ("All runs", results.set_index("tasks")),
+        ("All runs, with 95 % bootstrap intervals over the validation tracks (_low, _high)",
+         results.set_index("tasks")),
         ("The paper's figures (FMA-medium, stratified random 85/15 split), for reference", PAPER.set_index("tasks")),
         ("Time per stage of this run (stages already done are skipped; CPU time counts every process of the "
          "stage, so it can exceed the wall time)", _timing_table(timings)),

@@ -42,6 +42,7 @@ from agf.data.tables import (
     open_store,
     tracks_fingerprint,
 )
+from agf.evaluation.intervals import per_track
 from agf.evaluation.metrics import score
 from agf.evaluation.report import write_evaluation
 from agf.experiments.baseline import BaselineSettings, baseline_probabilities
@@ -53,6 +54,7 @@ from agf.experiments.cluster import (
     job_result,
     open_client,
 )
+from agf.experiments.comparisons import add_intervals, paired_comparisons
 from agf.experiments.grid import GRID_ARCHS, Case, Network, networks_of, plan_cases
 from agf.experiments.presets import PRESETS, Preset
 from agf.experiments.report import RESULT_COLUMNS, write_report
@@ -121,7 +123,8 @@ def _cached_row(path: Path, inputs: dict[str, str]) -> dict | None:
     if not path.exists():
         return None
     row = json.loads(path.read_text())
-    return row if row.get("inputs") == inputs else None
+    # rows of earlier versions lack the per-track record the intervals are computed from
+    return row if row.get("inputs") == inputs and "per_track" in row else None
 
 
 def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], preset: Preset, threads: int,
@@ -174,6 +177,9 @@ def _case_row(wd: Workdir, case: Case, evaluation: Evaluation, refs: list[Networ
            "n_params": sum(load_run(run).n_params() for run in runs), "log_loss": scores.log_loss,
            "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
            "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
+           "per_track": per_track(evaluation.tracks["track_id"].tolist(),
+                                  genre_indices(evaluation.tracks["genre"], scores.genres, "validation tracks"),
+                                  evaluation.tracks[list(scores.genres)].to_numpy()),
            "inputs": inputs}
     write_json(wd.case_json(preset.name, case.name), row)
     return row
@@ -194,11 +200,12 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     genres = genre_classes(tracks)
     with clock.stage("classical baseline"):
         valid, probs = baseline_probabilities(tracks, genres, settings, progress=False)
-    scores = score(genre_indices(valid["genre"], genres, "validation tracks"), probs, genres)
+    y_true = genre_indices(valid["genre"], genres, "validation tracks")
+    scores = score(y_true, probs, genres)
     row = {"tasks": "-", "arch": "baseline", "n_tasks": 0, "n_params": 0, "log_loss": scores.log_loss,
            "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
            "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
-           "inputs": inputs}
+           "per_track": per_track(valid["track_id"].tolist(), y_true, probs), "inputs": inputs}
     write_json(row_path, row)
     return JobResult(row, [], clock.stages, time.perf_counter() - started)
 
@@ -287,6 +294,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     results = pd.DataFrame(rows)
     results["_order"] = results.apply(lambda r: order.get(f"{r['arch']}-{r['tasks']}", len(order)), axis=1)
     results = results.sort_values("_order").drop(columns="_order")
+    with clock.stage("bootstrap intervals"):
+        results = add_intervals(results, len(genre_classes(load_tracks(wd))), seed=chosen.seed)
+        write_csv(paired_comparisons(results, seed=chosen.seed), wd.report("comparisons.csv"), float_format="%.6f")
     write_csv(results[RESULT_COLUMNS], wd.results_csv, float_format="%.6f")
     print(results[RESULT_COLUMNS].to_string(index=False))
     print("[5/5] report and bundle of the best case")

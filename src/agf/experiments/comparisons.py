@@ -1,0 +1,64 @@
+"""The paper's questions as paired comparisons on the grid's validation tracks, with intervals.
+
+Each question compares two cases scored on the same tracks (:func:`agf.evaluation.intervals.paired_difference`):
+
+- does learning artist group factors help? the best case with g and AG tasks against the STN g (Table 3);
+- does sharing a first block help? the MTN against the STN of the same tasks, for the most tasks;
+- is it the tasks or the size? the best N-task STN or MTN against the wSTN of N tasks (Table 5);
+- is the deep model worth it? the best case against the classical baseline.
+
+The best cases are picked on the same validation tracks they are compared on, which favours
+them: read a small p-value as "worth a held-out test", not as a finding.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from agf.evaluation.intervals import metric_intervals, paired_difference
+
+COMPARISON_COLUMNS = ["question", "a", "b", "log_loss_a_minus_b", "low", "high", "p_value"]
+
+
+def _name(row: pd.Series) -> str:
+    return "baseline" if row["arch"] == "baseline" else f"{row['arch']} {row['tasks']}"
+
+
+def add_intervals(results: pd.DataFrame, n_classes: int, *, seed: int = 0) -> pd.DataFrame:
+    """``results`` with a 95 % bootstrap interval (``<metric>_low``, ``<metric>_high``) of each case's
+    log loss, macro F1 and accuracy, from the ``per_track`` record of each row."""
+    results = results.copy()
+    for index, row in results.iterrows():
+        for metric, (low, high) in metric_intervals(row["per_track"], n_classes, seed=seed).items():
+            results.loc[index, f"{metric}_low"], results.loc[index, f"{metric}_high"] = low, high
+    return results
+
+
+def paired_comparisons(results: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """One row per question the grid's cases can answer (none when a case it needs is missing)."""
+    deep = results[results["arch"] != "baseline"]
+    pairs = []
+    genre_only = deep[(deep["arch"] == "stn") & (deep["tasks"] == "g")]
+    with_ag = deep[deep["tasks"].str.contains("g") & (deep["tasks"].str.len() > 1)]
+    if len(genre_only) and len(with_ag):
+        pairs.append(("g + artist group factors vs g only (Table 3)", with_ag.loc[with_ag["log_loss"].idxmin()],
+                      genre_only.iloc[0]))
+    shared = deep[deep["arch"] == "mtn"]
+    if len(shared):
+        mtn = shared.loc[shared["n_tasks"].idxmax()]
+        stn = deep[(deep["arch"] == "stn") & (deep["tasks"] == mtn["tasks"])]
+        if len(stn):
+            pairs.append(("MTN vs STN of the same tasks", mtn, stn.iloc[0]))
+    for _, wstn in deep[deep["arch"] == "wstn"].iterrows():
+        same_n = deep[deep["arch"].isin(["stn", "mtn"]) & (deep["n_tasks"] == wstn["n_tasks"])]
+        if len(same_n):
+            pairs.append((f"multi-task vs wSTN of equal size, N = {wstn['n_tasks']} (Table 5)",
+                          same_n.loc[same_n["log_loss"].idxmin()], wstn))
+    baseline = results[results["arch"] == "baseline"]
+    if len(deep) and len(baseline):
+        pairs.append(("best case vs classical baseline", deep.loc[deep["log_loss"].idxmin()], baseline.iloc[0]))
+    rows = []
+    for question, a, b in pairs:
+        d = paired_difference(a["per_track"], b["per_track"], seed=seed)
+        rows.append([question, _name(a), _name(b), d.mean, d.low, d.high, d.p_value])
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
