@@ -38,13 +38,10 @@ def source_paths(source: str | Path) -> list[Path]:
 
 def source_tables(source: str | Path) -> list[Path]:
     """The files that list the source's tracks and labels: a change to one makes the prepared tracks stale."""
-    source = str(source)
-    kind, _, rest = source.partition(":")
-    if kind == "synthetic":
-        return []
-    if kind == "fma":
-        return [Path(rest.split(":")[0]) / name for name in ("tracks.csv", "genres.csv")]
-    return [Path(source)]
+    paths = source_paths(source)
+    if str(source).startswith("fma:"):
+        return [paths[0] / "tracks.csv", paths[0] / "genres.csv"]  # the metadata folder's tables
+    return paths
 
 
 def load_source(source: str | Path, *, synthetic_dir: Path, jobs: int = 1, progress: bool = True) -> Dataset:
