@@ -109,3 +109,35 @@ def test_an_artist_split_that_can_validate_no_genre_is_refused_before_decoding(s
     with pytest.raises(SplitError, match="use --split random"):
         check_split(dataset, "artist")
     assert check_split(dataset, "random") == set()
+
+
+def test_the_date_split_holds_out_the_newest_tracks():
+    tracks = [Track(f"t{i}", Path(f"{i}.wav"), "rock" if i % 2 else "jazz", f"a{i % 3}", date=f"2017-01-{i + 1:02d}")
+              for i in range(20)] + [Track("undated", Path("u.wav"), "rock", "a0")]
+    split = assign_splits(tracks, strategy="date", valid_fraction=0.15)
+    assert sorted(t for t, side in split.items() if side == "valid") == ["t17", "t18", "t19"]  # 15 % of 20 dated
+    assert split["undated"] == "train" and len(split) == 21
+
+
+def test_a_date_split_needs_dates(tmp_path):
+    rows = [{"path": f"{i}.wav", "genre": "rock", "artist": "a"} for i in range(3)]
+    pd.DataFrame(rows).to_csv(tmp_path / "tracks.csv", index=False)
+    with pytest.raises(SplitError, match="has no dates"):
+        check_split(read_manifest(tmp_path / "tracks.csv"), "date")
+    pd.DataFrame([{**r, "date": "2018-02-01" if i else ""} for i, r in enumerate(rows)]).to_csv(
+        tmp_path / "tracks.csv", index=False)
+    with pytest.warns(UserWarning, match="1 of 3 tracks have no date: the date split keeps them in training"):
+        check_split(read_manifest(tmp_path / "tracks.csv"), "date")
+
+
+def test_fma_tracks_carry_their_upload_date(shared_data):
+    from agf.datasets.fma import read_fma
+
+    dataset = read_fma(shared_data / "fma_metadata_sample", "/audio", "small")
+    table = pd.read_csv(shared_data / "fma_metadata_sample/tracks.csv", header=[0, 1], index_col=0)
+    dates = table[("track", "date_created")]
+    assert all(t.date == dates[int(t.track_id)] for t in dataset.tracks)
+    split = assign_splits(dataset.tracks, strategy="date", valid_fraction=0.2)
+    valid = [t.date for t in dataset.tracks if split[t.track_id] == "valid"]
+    train = [t.date for t in dataset.tracks if split[t.track_id] == "train"]
+    assert len(valid) == round(0.2 * len(dataset.tracks)) and min(valid) >= max(train)

@@ -27,7 +27,8 @@ def add_split_options(parser: argparse.ArgumentParser) -> None:
     defaults = DatasetSettings(source="")
     parser.add_argument("--split", default=defaults.split,
                         help=f"one of {', '.join(STRATEGIES)}. artist: artist-disjoint, stratified by genre "
-                             "(default); random: the paper's stratified random split; source: the dataset's own")
+                             "(default); random: the paper's stratified random split; source: the dataset's own; date: "
+                             "the newest tracks held out (FMA's track.date_created, a manifest's date column)")
     parser.add_argument("--valid-fraction", type=float, default=defaults.valid_fraction,
                         help=f"share of the tracks held out for validation (default {defaults.valid_fraction})")
     parser.add_argument("--label-noise", type=float, default=defaults.label_noise, metavar="P",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from agf.settings import Interval, OneOf, Settings
 
-STRATEGIES = ("artist", "random", "source")  # the splits agf.data.splits can make
+STRATEGIES = ("artist", "random", "source", "date")  # the splits agf.data.splits can make
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "med
         subgenres = tuple(genre_title[g] for g in ids if g in genre_title)
         artist = row[("artist", "id")]
         artist = None if pd.isna(artist) else str(int(artist))
-        tracks.append(Track(tid, path, genre, artist, subgenres, normalise_split(row[("set", "split")])))
+        date = row.get(("track", "date_created"))
+        tracks.append(Track(tid, path, genre, artist, subgenres, normalise_split(row[("set", "split")]),
+                            date if isinstance(date, str) and date else None))
     return Dataset(name=f"fma_{subset}", tracks=tracks, problems=problems)
 
 

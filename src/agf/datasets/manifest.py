@@ -1,4 +1,4 @@
-"""Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``).
+"""Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``, ``date``).
 
 Paths are relative to the CSV's folder and must stay inside it (no ``..`` or absolute
 paths; symbolic links inside the folder are followed). ``subgenres`` are separated by
@@ -78,7 +78,7 @@ def read_manifest(csv_path: Path | str) -> Dataset:
         seen.add(track_id)
         subgenres = tuple(s.strip() for s in (_text(row.get("subgenres")) or "").split(";") if s.strip())
         split = normalise_split(row[split_columns[0]]) if split_columns else None
-        tracks.append(Track(track_id, path, genre, _text(row["artist"]), subgenres, split))
+        tracks.append(Track(track_id, path, genre, _text(row["artist"]), subgenres, split, _text(row.get("date"))))
     if not tracks and not problems:
         raise DatasetError(f"{csv_path}: no tracks listed")
     return Dataset(name=csv_path.parent.name, tracks=tracks, problems=problems)
