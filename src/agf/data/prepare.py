@@ -85,7 +85,14 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             progress: bool = True, clock: StageClock | None = None) -> PrepareSummary:
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
-    Tracks already in the store are skipped, so an interrupted run resumes where it stopped.
+    Tracks already in the store are skipped, so an interrupted run resumes where it stopped; a
+    track whose audio file changed since it was decoded is decoded again, and one whose file is
+    gone is dropped. ``label_noise`` gives that share of the training tracks another genre
+    (:mod:`agf.data.noise`).
+
+    Raises:
+        PrepareError: the source lies inside the work directory, or no track is usable.
+        SplitError: a split the dataset cannot give (checked before decoding).
     """
     wd = Workdir(workdir)
     settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed, label_noise)
