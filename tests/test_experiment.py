@@ -4,6 +4,7 @@ and a kill -9 in the middle of the grid followed by a rerun that gives the same 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,11 @@ def test_grid_results_report_and_bundle(finished):
     assert comparisons["p_value"].between(0, 1, inclusive="right").all()
     html = (finished / "report.html").read_text()
     assert "Paired comparisons" in html
+    assert (finished / "calibration.png").stat().st_size > 0 and "calibration.png" in html
+    line = next(x for x in (finished / "report.md").read_text().splitlines() if "calibration of the best case" in x)
+    temperature, before, after = re.search(r"temperature ([\d.]+); log loss ([\d.]+) -> ([\d.]+)", line).groups()
+    best = results[results["arch"] != "baseline"]["log_loss"].min()
+    assert float(temperature) > 0 and float(before) == pytest.approx(best, abs=1e-4) and float(after) > 0
     for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
         assert heading in html
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")

@@ -29,7 +29,7 @@
     W/grid/<preset>/cases/.lock        held while a process trains and scores the grid's cases
     W/results.csv                      one row per case of the last grid, with bootstrap intervals
     W/comparisons.csv                  the paper's questions as paired comparisons of cases
-    W/report.md, report.html, figure3.png   the grid's report
+    W/report.md, report.html, figure3.png, calibration.png   the grid's report
     W/timings.csv                      wall and CPU seconds of each stage of the last grid run
     W/bundle/                          the best case of the grid, for agf predict
 
@@ -43,7 +43,7 @@ from pathlib import Path
 # the first component of every path above: what a work directory may write over
 OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
          "runs", "features", "transfer", "grid", "results.csv", "comparisons.csv", "report.md", "report.html",
-         "figure3.png", "timings.csv", "bundle")
+         "figure3.png", "calibration.png", "timings.csv", "bundle")
 
 
 class Workdir:
