@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
@@ -187,6 +188,10 @@ def test_symlinks_leading_out_of_the_bundle_are_refused(bundle, tmp_path):
     (lambda m: m["mlp"]["settings"].pop("seed"), "mlp.settings lacks 'seed'"),
     (edit("agf_version", 1), "agf_version must be a version string"),
     (edit("format_version", True), "format version True"),
+    (edit("temperature", 0), "temperature must be a number from 0.05 to 20.0, got 0"),
+    (edit("temperature", "1.2"), "temperature must be a number"),
+    (lambda m: m.pop("temperature"), "bundle.json lacks 'temperature'"),
+    (lambda m: m.update(format_version=2), "has unknown keys 'temperature'"),
 ])
 def test_missing_extra_and_mistyped_fields_are_refused(bundle, tmp_path, change, match):
     refused(tampered(bundle, tmp_path, change), match)
@@ -271,7 +276,7 @@ def test_a_bundle_without_the_training_record(bundle, tmp_path):
     stripped = tampered(bundle, tmp_path)
     rewrite_mlp(stripped, lambda r: None)
     refused(stripped, "mlp.safetensors: no record of what the MLP was trained with")
-    old = tampered(bundle, tmp_path, edit("format_version", 1))
+    old = tampered(bundle, tmp_path, lambda m: m.update(format_version=1) or m.pop("temperature"))
     rewrite_mlp(old, lambda r: None)
     assert load_bundle(old).model.genres == ("classical", "jazz", "rock")
     meta = json.loads((old / "bundle.json").read_text())
@@ -309,3 +314,23 @@ def test_the_predictor_refuses_networks_it_cannot_load_in_one_line(bundle, tmp_p
     with pytest.raises(BundleError, match="cannot load its networks") as info:
         Predictor(opened, device="cpu")
     assert "\n" not in str(info.value)
+
+
+def test_the_temperature_scales_predictions_and_older_bundles_have_none(bundle, tmp_path, shared_data):
+    """A bundle's temperature divides the log-probabilities of every track (agf predict and agf evaluate
+    alike); a version-2 bundle, from before temperatures, predicts as trained."""
+    from agf.classifier.predict import Predictor
+    from agf.evaluation.calibration import apply_temperature
+
+    clip = shared_data / "gtzan3/audio/rock.00003.mp3"
+    as_trained = Predictor(bundle, device="cpu").predict_file(clip).probabilities
+    warm = tampered(bundle, tmp_path, edit("temperature", 2.5))
+    assert load_bundle(warm).model.temperature == 2.5
+    scaled = Predictor(warm, device="cpu").predict_file(clip).probabilities
+    expected = apply_temperature(np.array([list(as_trained.values())]), 2.5)[0]
+    np.testing.assert_allclose(list(scaled.values()), expected, rtol=1e-9)
+    assert max(scaled.values()) < max(as_trained.values())  # softer, same ranking
+    assert max(scaled, key=scaled.get) == max(as_trained, key=as_trained.get)
+    older = tampered(bundle, tmp_path, lambda m: m.update(format_version=2) or m.pop("temperature"))
+    assert load_bundle(older).model.temperature == 1.0
+    assert Predictor(older, device="cpu").predict_file(clip).probabilities == as_trained

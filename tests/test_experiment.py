@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agf.classifier.bundle import load_bundle
 from agf.classifier.predict import Predictor
 from agf.experiments.cluster import open_client
 from agf.runtime import ALLOCATOR_ENV
@@ -71,6 +72,7 @@ def test_grid_results_report_and_bundle(finished):
     temperature, before, after = re.search(r"temperature ([\d.]+); log loss ([\d.]+) -> ([\d.]+)", line).groups()
     best = results[results["arch"] != "baseline"]["log_loss"].min()
     assert float(temperature) > 0 and float(before) == pytest.approx(best, abs=1e-4) and float(after) > 0
+    assert load_bundle(finished / "bundle").model.temperature == pytest.approx(float(temperature), rel=1e-3)
     for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
         assert heading in html
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")

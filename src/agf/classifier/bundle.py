@@ -53,9 +53,11 @@ from agf.tasks import TASKS
 from agf.training.runs import WEIGHTS, TrainedRun, load_run
 
 BUNDLE_FORMAT = "agf-bundle"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # 1: no training record in mlp.safetensors
-KEYS = ("format", "format_version", "agf_version", "torch_version", "genres", "networks", "front_end", "hop", "mlp")
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # 1: no training record in mlp.safetensors; 1, 2: no temperature (1)
+KEYS = ("format", "format_version", "agf_version", "torch_version", "genres", "networks", "front_end", "hop", "mlp",
+        "temperature")
+TEMPERATURES = (0.05, 20.0)  # agf.evaluation.calibration's search range
 NETWORK_KEYS = ("run", "task", "fingerprint")
 MLP_KEYS = ("n_inputs", "hidden", "settings")
 RECORDED = ("genres", "networks", "front_end", "hop")  # what the MLP learned from, kept in its weights file
@@ -109,6 +111,7 @@ def write_bundle(model: TransferModel, path: Path | str, *, front_end: FrontEndS
         "front_end": to_dict(front_end),
         "hop": model.hop,
         "mlp": {"n_inputs": model.mlp.n_inputs, "hidden": model.mlp.hidden, "settings": to_dict(model.settings)},
+        "temperature": model.temperature,
     }
     record = json.dumps({key: description[key] for key in RECORDED}, sort_keys=True)
     save_mlp(model.mlp, tmp / MLP, metadata={"agf": record})
@@ -151,7 +154,8 @@ def load_bundle(path: Path | str) -> Bundle:
     except ModelError as err:
         raise BundleError(str(err)) from None
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(n["fingerprint"] for n in meta["networks"]),
-                          genres=genres, mlp=mlp, settings=settings, hop=hop)
+                          genres=genres, mlp=mlp, settings=settings, hop=hop,
+                          temperature=check.temperature(meta.get("temperature", 1.0)))
     return Bundle(path=path, model=model, front_end=front_end)
 
 
@@ -186,7 +190,7 @@ class _Checker:
             raise BundleError(f"{self.path}: bundle format version {version!r} (written by agf "
                               f"{meta.get('agf_version', '?')}); this agf {__version__} reads versions "
                               f"{', '.join(map(str, READABLE_VERSIONS))}: {hint}")
-        self.keys(meta, KEYS, "bundle.json")
+        self.keys(meta, KEYS if version >= 3 else KEYS[:-1], "bundle.json")
         for key in ("agf_version", "torch_version"):
             if not isinstance(meta[key], str):
                 raise self.bad(key, f"must be a version string, got {meta[key]!r}")
@@ -230,6 +234,12 @@ class _Checker:
             raise self.bad("hop", f"is {value}, but the MLP was trained on segments {settings.hop} frames apart "
                                   "(mlp.settings.hop)")
         return value
+
+    def temperature(self, value: Any) -> float:
+        low, high = TEMPERATURES
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise self.bad("temperature", f"must be a number from {low} to {high}, got {value!r}")
+        return float(value)
 
     def size(self, value: Any, field: str, expected: int, source: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -46,6 +46,9 @@ class TransferModel:
     mlp: TransferMLP
     settings: MLPSettings
     hop: int
+    # divides the log-probabilities of its track distributions (agf.evaluation.calibration): 1 as
+    # trained; a bundle's is fitted on the validation tracks
+    temperature: float = 1.0
 
     def describe(self) -> str:
         return f"{len(self.refs)} networks ({', '.join(r.name for r in self.refs)}) -> {len(self.genres)} genres"

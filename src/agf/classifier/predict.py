@@ -28,6 +28,7 @@ from agf.classifier.bundle import Bundle, BundleError, load_bundle
 from agf.classifier.networks import Embedder, load_runs
 from agf.classifier.settings import PredictSettings
 from agf.device import autocast, resolve_device
+from agf.evaluation.calibration import apply_temperature
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class Predictor:
             return Prediction(path=str(path), error=f"unexpected {type(err).__name__}: {err}")
         if count == 0:
             return Prediction(path=str(path), error="no audio frames")
-        mean = (total / count).numpy()
+        mean = apply_temperature((total / count).numpy()[None], self.bundle.model.temperature)[0]
         probabilities = {g: float(p) for g, p in zip(self.genres, mean)}
         return Prediction(path=str(path), genre=self.genres[int(mean.argmax())], probabilities=probabilities,
                           n_segments=count, padded=cutter.padded)

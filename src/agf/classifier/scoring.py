@@ -22,6 +22,7 @@ from agf.classifier.networks import run_fingerprint
 from agf.data.tables import genre_indices, load_tracks
 from agf.device import resolve_device
 from agf.errors import AgfError
+from agf.evaluation.calibration import apply_temperature
 from agf.evaluation.metrics import Scores, score
 from agf.timing import StageClock
 from agf.workdir import Workdir
@@ -69,7 +70,8 @@ def track_probabilities_many(workdir: Path | str, models: Sequence[TransferModel
             raise ModelError(f"the networks give {len(cols)}-d features but the MLP expects {model.mlp.n_inputs}")
     with clock.stage("scoring", torch.cuda.synchronize if torch_device.type == "cuda" else None):
         probs = segment_probabilities_many([model.mlp for model in models], x, columns, device=torch_device)
-        return [track_means(p, track, len(track_ids)) for p in probs]
+        return [apply_temperature(track_means(p, track, len(track_ids)), model.temperature)
+                for model, p in zip(models, probs)]
 
 
 def track_probabilities(workdir: Path | str, model: TransferModel, track_ids: list[str], *, device: str = "auto",

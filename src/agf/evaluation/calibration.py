@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-
 from agf.evaluation.metrics import PROB_FLOOR, log_loss
 
 # T is searched in [1/20, 20] on a log scale: beyond it a model is either useless or already a one-hot vote
@@ -23,7 +21,10 @@ BINS = 15
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """Distributions ``(n, k)`` with their log-probabilities divided by ``temperature``, renormalised."""
+    """Distributions ``(n, k)`` with their log-probabilities divided by ``temperature``, renormalised
+    (``probs`` themselves, untouched, at temperature 1)."""
+    if temperature == 1.0:
+        return probs
     logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), PROB_FLOOR, 1.0)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     scaled = np.exp(logits)
@@ -32,6 +33,8 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 def fit_temperature(y_true: np.ndarray, probs: np.ndarray) -> float:
     """The T that minimises the log loss of ``probs`` on ``y_true`` (bounded 1-d search in log T)."""
+    from scipy.optimize import minimize_scalar  # here: prediction applies a temperature without scipy
+
     result = minimize_scalar(lambda log_t: log_loss(y_true, apply_temperature(probs, float(np.exp(log_t)))),
                              bounds=LOG_T_BOUNDS, method="bounded", options={"xatol": 1e-4})
     return float(np.exp(result.x))

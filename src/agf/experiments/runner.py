@@ -12,6 +12,7 @@ uninterrupted run's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -317,9 +318,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     print("[5/5] report and bundle of the best case")
     best = results[results["arch"] != "baseline"].sort_values(["log_loss", "tasks"]).iloc[0]
     best_model = wd.transfer_dir(setup_name(best["arch"], best["tasks"]))
-    _write_bundle(best_model, wd)
     with clock.stage("calibration"):
         calibration = _calibration(best_model, wd.report("calibration.png"))
+    _write_bundle(best_model, wd, calibration.temperature)
     images = {f"Confusion matrix of the best case ({best['arch']} {best['tasks']})": best_model / "confusion.png",
               "Reliability of the best case's probabilities on the validation tracks": wd.report("calibration.png")}
     for task in kept:
@@ -335,7 +336,8 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                "calibration of the best case": (
                    f"temperature {calibration.temperature:.3f}; log loss {calibration.log_loss_before:.4f} -> "
                    f"{calibration.log_loss_after:.4f}, ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f} "
-                   "(the scaled figures cross-fitted on halves of the validation tracks)"),
+                   "(the scaled figures cross-fitted on halves of the validation tracks); the bundle applies "
+                   "the temperature"),
                "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
     if command:
         context = {"command": command, **context}
@@ -346,7 +348,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     return wd.results_csv
 
 
-def _write_bundle(model_dir: Path, wd: Workdir) -> None:
+def _write_bundle(model_dir: Path, wd: Workdir, temperature: float) -> None:
+    """The bundle of the transfer model at ``model_dir``, its probabilities scaled by ``temperature``."""
     if wd.bundle_dir.exists():
         shutil.rmtree(wd.bundle_dir)
-    write_bundle(load_model(model_dir, workdir=wd.root), wd.bundle_dir, front_end=open_store(wd).settings)
+    model = dataclasses.replace(load_model(model_dir, workdir=wd.root), temperature=temperature)
+    write_bundle(model, wd.bundle_dir, front_end=open_store(wd).settings)
