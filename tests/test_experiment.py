@@ -17,10 +17,10 @@ import pytest
 from agf.classifier.bundle import load_bundle
 from agf.classifier.predict import Predictor
 from agf.experiments.cluster import open_client
-from agf.runtime import ALLOCATOR_ENV
 from agf.experiments.presets import Preset
 from agf.experiments.report import RESULT_COLUMNS
 from agf.experiments.runner import run_experiment
+from agf.runtime import ALLOCATOR_ENV
 
 # one epoch per STN, a 16-word dictionary: minutes of CPU for the whole g/m grid
 TINY = dict(epochs=1, mlp_epochs=2, clusters=16, hop=43)
