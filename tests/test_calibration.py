@@ -49,6 +49,7 @@ def test_calibration_of_an_overconfident_model_is_scored_on_tracks_it_was_not_fi
     y, probs = _overconfident(600, 2)
     c = calibrate(y, probs)
     assert c.temperature > 1.3 and c.log_loss_after < c.log_loss_before and c.ece_after < c.ece_before / 2
+    assert c.chosen == c.temperature
     # calibrated by construction (each truth drawn from the model's own distribution): nothing to gain
     rng = np.random.default_rng(3)
     logits = rng.normal(0, 1.5, (2000, 4))
@@ -57,3 +58,4 @@ def test_calibration_of_an_overconfident_model_is_scored_on_tracks_it_was_not_fi
     honest = calibrate(y2, honest_probs)
     assert honest.temperature == pytest.approx(1.0, abs=0.1)
     assert abs(honest.log_loss_after - honest.log_loss_before) < 0.01
+    assert honest.chosen == (honest.temperature if honest.log_loss_after < honest.log_loss_before else 1.0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from agf.evaluation.metrics import PROB_FLOOR, log_loss
 
 # T is searched in [1/20, 20] on a log scale: beyond it a model is either useless or already a one-hot vote
@@ -68,6 +69,12 @@ class Calibration:
     log_loss_after: float
     ece_before: float
     ece_after: float
+
+    @property
+    def chosen(self) -> float:
+        """The temperature to apply: the fitted one if scaling lowered the cross-fitted log loss, else 1
+        (on a few dozen tracks the fitted T can be noise, and the cross-fitting says so)."""
+        return self.temperature if self.log_loss_after < self.log_loss_before else 1.0
 
 
 def calibrate(y_true: np.ndarray, probs: np.ndarray, *, seed: int = 0) -> Calibration:

@@ -320,7 +320,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     best_model = wd.transfer_dir(setup_name(best["arch"], best["tasks"]))
     with clock.stage("calibration"):
         calibration = _calibration(best_model, wd.report("calibration.png"))
-    _write_bundle(best_model, wd, calibration.temperature)
+    _write_bundle(best_model, wd, calibration.chosen)
     images = {f"Confusion matrix of the best case ({best['arch']} {best['tasks']})": best_model / "confusion.png",
               "Reliability of the best case's probabilities on the validation tracks": wd.report("calibration.png")}
     for task in kept:
@@ -336,8 +336,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                "calibration of the best case": (
                    f"temperature {calibration.temperature:.3f}; log loss {calibration.log_loss_before:.4f} -> "
                    f"{calibration.log_loss_after:.4f}, ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f} "
-                   "(the scaled figures cross-fitted on halves of the validation tracks); the bundle applies "
-                   "the temperature"),
+                   "(the scaled figures cross-fitted on halves of the validation tracks); "
+                   + (f"the bundle applies temperature {calibration.chosen:.3f}" if calibration.chosen != 1.0
+                      else "scaling did not help on held-out halves: the bundle keeps the probabilities as trained")),
                "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
     if command:
         context = {"command": command, **context}
