@@ -116,6 +116,23 @@ def small_workdir(shared_data, link_manifest, make_run, tmp_path_factory):
     return workdir, run
 
 
+@pytest.fixture(scope="session")
+def bundle(small_workdir, tmp_path_factory) -> Path:
+    """A real bundle of ``small_workdir``'s STN g and m (2 MLP epochs); tests tamper with copies of it only."""
+    from agf.classifier.bundle import write_bundle
+    from agf.classifier.fit import transfer
+    from agf.classifier.networks import NetworkRef
+    from agf.classifier.settings import MLPSettings
+    from agf.data.tables import open_store
+
+    workdir, run = small_workdir
+    model = transfer(workdir, [NetworkRef(run, "g"), NetworkRef(run, "m")], name="predict-test",
+                     settings=MLPSettings(epochs=2), progress=False)
+    path = tmp_path_factory.mktemp("bundle") / "model.agf"
+    write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
+    return path
+
+
 # what the child runs after the patch: the command line, as `agf` would
 _CLI_MAIN = """
 

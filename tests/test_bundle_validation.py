@@ -17,24 +17,10 @@ import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from agf.classifier.bundle import BundleError, load_bundle, write_bundle
-from agf.classifier.fit import transfer
-from agf.classifier.networks import NetworkRef, run_fingerprint
+from agf.classifier.bundle import BundleError, load_bundle
+from agf.classifier.networks import run_fingerprint
 from agf.classifier.predict import Predictor
-from agf.classifier.settings import MLPSettings
 from agf.cli import main
-from agf.data.tables import open_store
-from agf.workdir import Workdir
-
-
-@pytest.fixture(scope="module")
-def bundle(small_workdir, tmp_path_factory) -> Path:
-    workdir, run = small_workdir
-    model = transfer(workdir, [NetworkRef(run, "g"), NetworkRef(run, "m")], name="predict-test",
-                     settings=MLPSettings(epochs=2), progress=False)
-    path = tmp_path_factory.mktemp("bundle") / "model.agf"
-    write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
-    return path
 
 
 def tampered(bundle: Path, folder: Path, edit=None, *, mlp_record=None) -> Path:

@@ -19,29 +19,18 @@ import agf
 from agf.audio.decode import load_audio
 from agf.audio.segments import segment_starts
 from agf.classifier.bundle import BundleError, load_bundle, write_bundle
-from agf.classifier.fit import transfer
 from agf.classifier.networks import Embedder, NetworkRef, load_runs
 from agf.classifier.predict import Predictor, predict
 from agf.classifier.scoring import track_probabilities
-from agf.classifier.settings import MLPSettings, PredictSettings
+from agf.classifier.settings import PredictSettings
 from agf.cli import main
-from agf.data.tables import load_tracks, open_store
+from agf.data.tables import load_tracks
 from agf.errors import AgfError
 from agf.models.dcnn import DCNN
 from agf.models.input import network_input
 from agf.models.multitask import MultiTaskDCNN
 from agf.training.runs import TrainedRun
 from agf.workdir import Workdir
-
-
-@pytest.fixture(scope="module")
-def bundle(small_workdir, tmp_path_factory):
-    workdir, run = small_workdir
-    model = transfer(workdir, [NetworkRef(run, "g"), NetworkRef(run, "m")], name="predict-test",
-                     settings=MLPSettings(epochs=2), progress=False)
-    path = tmp_path_factory.mktemp("bundle") / "model.agf"
-    write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
-    return path
 
 
 def test_bundle_fingerprints_stay_the_sha256_of_each_runs_files(bundle):
