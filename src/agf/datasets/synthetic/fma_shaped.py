@@ -59,8 +59,9 @@ FMA_STYLES = {
     "Spoken": ("reggae", "dub"),
 }
 
-#: Tracks per top genre in FMA-medium (25,000 tracks; Defferrard et al. 2017, fma_metadata's
-#: ``set.subset <= medium``): the skew that a scale rehearsal keeps.
+#: Tracks per top genre in FMA-medium, approximately (25,000 tracks; Defferrard et al. 2017). The
+#: counts are the published ones as recalled, not read from fma_metadata: the sample here holds
+#: too few medium tracks to count them. Only the skew matters to a scale rehearsal.
 FMA_MEDIUM_GENRES = {
     "Rock": 7103, "Electronic": 6314, "Experimental": 2250, "Hip-Hop": 2201, "Folk": 1519, "Instrumental": 1350,
     "Pop": 1186, "International": 1018, "Classical": 619, "Old-Time / Historic": 510, "Jazz": 384, "Country": 178,
