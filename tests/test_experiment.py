@@ -49,6 +49,9 @@ def test_grid_results_report_and_bundle(finished):
     cases = set(zip(results["arch"], results["tasks"]))
     assert cases == {("stn", "g"), ("stn", "m"), ("stn", "gm"), ("mtn", "gm"), ("baseline", "-")}
     assert (results["n_val_tracks"] > 0).all() and (results["n_train_tracks"] > results["n_val_tracks"]).all()
+    # chosen on validation, reported on the held-out test tracks
+    assert (results["scored_on"] == "test").all() and (results["n_test_tracks"] > 0).all()
+    assert np.isfinite(results["valid_log_loss"]).all()
     scores = results[["log_loss", "f1_macro", "accuracy"]].to_numpy()
     assert np.isfinite(scores).all() and (scores[:, 1:] >= 0).all() and (scores[:, 1:] <= 1).all()
     deep = results[results["arch"] != "baseline"].set_index(["arch", "tasks"])
@@ -68,10 +71,13 @@ def test_grid_results_report_and_bundle(finished):
     html = (finished / "report.html").read_text()
     assert "Paired comparisons" in html
     assert (finished / "calibration.png").stat().st_size > 0 and "calibration.png" in html
-    line = next(x for x in (finished / "report.md").read_text().splitlines() if "calibration of the best case" in x)
-    temperature, before, after = re.search(r"temperature ([\d.]+); log loss ([\d.]+) -> ([\d.]+)", line).groups()
-    best = results[results["arch"] != "baseline"]["log_loss"].min()
-    assert float(temperature) > 0 and float(before) == pytest.approx(best, abs=1e-4) and float(after) > 0
+    line = next(x for x in (finished / "report.md").read_text().splitlines() if "calibration of the chosen case" in x)
+    temperature, before, after = re.search(r"temperature ([\d.]+) fitted .* log loss ([\d.]+) -> ([\d.]+), so",
+                                           line).groups()
+    chosen = results.loc[results[results["arch"] != "baseline"]["valid_log_loss"].idxmin()]
+    assert float(temperature) > 0 and float(before) == pytest.approx(chosen["valid_log_loss"], abs=1e-4)
+    test_before = float(re.search(r"on the test tracks: log loss ([\d.]+) ->", line).group(1))
+    assert test_before == pytest.approx(chosen["log_loss"], abs=1e-4)
     applied = load_bundle(finished / "bundle").model.temperature  # the fitted one only where it helped
     assert applied == (pytest.approx(float(temperature), rel=1e-3) if float(after) < float(before) else 1.0)
     for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
@@ -83,7 +89,7 @@ def test_grid_results_report_and_bundle(finished):
         assert timings.loc[stage, "wall_s"] > 0 and timings.loc[stage, "calls"] >= 1, stage
     assert (finished / "report.md").is_file() and (finished / "figure3.png").stat().st_size > 0
     # the bundle is the best deep case by validation log loss, and classifies audio files
-    best = deep["log_loss"].idxmin()
+    best = deep["valid_log_loss"].idxmin()
     predictor = Predictor(finished / "bundle", device="cpu")
     expected = [f"mtn-{best[1]}"] * len(best[1]) if best[0] == "mtn" else [f"stn-{t}" for t in best[1]]
     assert [Path(ref.run_dir).name for ref in predictor.bundle.model.refs] == expected

@@ -28,10 +28,13 @@
                                        the digests of what it was computed from
     W/grid/<preset>/cases/.lock        held while a process trains and scores the grid's cases
     W/results.csv                      one row per case of the last grid, with bootstrap intervals
+    W/per_track.csv                    each case's scored tracks: fold, true and predicted class, p(truth)
     W/comparisons.csv                  the paper's questions as paired comparisons of cases
-    W/report.md, report.html, figure3.png, calibration.png   the grid's report
+    W/report.md, report.html, figure3.png, calibration.png, confusion.png   the grid's report
     W/timings.csv                      wall and CPU seconds of each stage of the last grid run
-    W/bundle/                          the best case of the grid, for agf predict
+    W/bundle/                          the case of the grid chosen on validation, for agf predict
+    W/folds/<k>/                       with agf experiment --folds K: fold k's own work directory, its
+                                       store, source and factors/essentia_cache links to W's
 
 Nothing here reads or writes a file: the stages do, through these paths.
 """
@@ -42,8 +45,8 @@ from pathlib import Path
 
 # the first component of every path above: what a work directory may write over
 OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
-         "runs", "features", "transfer", "grid", "results.csv", "comparisons.csv", "report.md", "report.html",
-         "figure3.png", "calibration.png", "timings.csv", "bundle")
+         "runs", "features", "transfer", "grid", "results.csv", "per_track.csv", "comparisons.csv", "report.md",
+         "report.html", "figure3.png", "calibration.png", "confusion.png", "timings.csv", "bundle", "folds")
 
 
 class Workdir:
@@ -132,9 +135,13 @@ class Workdir:
 
     def report(self, name: str) -> Path:
         """A file of the grid's report: ``report.md``, ``report.html``, ``figure3.png``, ``timings.csv``,
-        ``comparisons.csv``."""
+        ``comparisons.csv``, ``per_track.csv``, ``calibration.png``, ``confusion.png``."""
         return self.root / name
 
     @property
     def bundle_dir(self) -> Path:
         return self.root / "bundle"
+
+    def fold_dir(self, fold: int) -> Path:
+        """The work directory of fold ``fold`` (0-based; its folder is numbered from 1) of a K-fold grid."""
+        return self.root / "folds" / str(fold + 1)

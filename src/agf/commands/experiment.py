@@ -1,6 +1,7 @@
 """Run the paper's experiment grid: every task subset as STN and MTN (+ wSTN), with a report.
 
-Rerun with the same command to finish an interrupted grid; rerun with other settings and the
+Cases are chosen on the validation tracks and reported on the test tracks. Rerun with the same
+command to finish an interrupted grid; rerun with other settings and the
 grid redoes what they change (factors, the networks that learned from them, their cases) and
 keeps the rest.
 """
@@ -28,6 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
     add_split_options(parser)
+    parser.add_argument("--folds", type=int, default=1, metavar="K",
+                        help="run the grid on K artist-grouped folds (each fold's test tracks held out once) and "
+                             "report their mean with intervals over tracks and over folds; K >= 2")
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=process_count("--workers"),
                         help="local cluster size (default: one per GPU, else cores / 2)")
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                  if getattr(args, name) is not None}
     preset = replace(PRESETS[args.preset], seed=args.seed, **overrides)
     run_experiment(args.source, args.workdir, preset=preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
-                   split=args.split, valid_fraction=args.valid_fraction, label_noise=args.label_noise,
+                   split=args.split, valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
+                   folds=args.folds, label_noise=args.label_noise,
                    cluster=args.cluster, workers=args.workers, device=args.device, progress=args.progress,
                    command=shlex.join(["agf", *sys.argv[1:]]))
     return 0

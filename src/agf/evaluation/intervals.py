@@ -4,7 +4,10 @@ A grid picks its best case among dozens on a few dozen validation tracks; a diff
 few hundredths of log loss between two cases is then often noise. Resampling the tracks with
 replacement (Efron's percentile bootstrap) shows how far each score could move on another
 draw of tracks like these, and a *paired* bootstrap (both models scored on the same resampled
-tracks) whether one model beats another on them. All functions are pure and seeded.
+tracks) whether one model beats another on them. With K folds every track is tested once, by
+the models of its fold: the records of the folds are concatenated (each track carries its
+fold) and tracks are resampled within their fold, so each resample keeps every fold's size.
+All functions are pure and seeded.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agf.evaluation.metrics import PROB_FLOOR, confusion_matrix, macro_f1
+from agf.evaluation.metrics import PROB_FLOOR, Scores, accuracy, confusion_matrix, macro_f1
 
 RESAMPLES = 2000
 LEVEL = 0.95
@@ -29,9 +32,36 @@ def per_track(track_ids: list[str], y_true: np.ndarray, probs: np.ndarray) -> di
             "y_pred": probs.argmax(axis=1).tolist(), "p_true": probs[np.arange(len(y_true)), y_true].tolist()}
 
 
-def resampled_rows(n_tracks: int, *, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
-    """``(resamples, n_tracks)`` track indices, each row a draw of ``n_tracks`` tracks with replacement."""
-    return np.random.default_rng(seed).integers(0, n_tracks, size=(resamples, n_tracks))
+def record_scores(record: dict[str, list], genres: tuple[str, ...]) -> Scores:
+    """The scores of a record (e.g. the K folds' records concatenated): what the intervals are intervals of."""
+    confusion = confusion_matrix(np.asarray(record["y_true"]), np.asarray(record["y_pred"]), len(genres))
+    return Scores(genres=tuple(genres), n_tracks=len(record["track_id"]), log_loss=float(_losses(record).mean()),
+                  macro_f1=macro_f1(confusion), accuracy=accuracy(confusion), confusion=confusion)
+
+
+def concatenate(records: list[dict[str, list]]) -> dict[str, list]:
+    """The records of the K folds as one, each track tagged with its fold (0 .. K-1) in ``fold``."""
+    joined: dict[str, list] = {key: [] for key in (*records[0], "fold")}
+    for fold, record in enumerate(records):
+        for key in records[0]:
+            joined[key] += record[key]
+        joined["fold"] += [fold] * len(record["track_id"])
+    return joined
+
+
+def resampled_rows(n_tracks: int, *, strata: list[int] | None = None, resamples: int = RESAMPLES,
+                   seed: int = 0) -> np.ndarray:
+    """``(resamples, n_tracks)`` track indices, each row a draw of ``n_tracks`` tracks with replacement;
+    with ``strata`` (e.g. each track's fold), each stratum's tracks are drawn from that stratum only."""
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        return rng.integers(0, n_tracks, size=(resamples, n_tracks))
+    strata = np.asarray(strata)
+    rows = np.empty((resamples, n_tracks), dtype=np.int64)
+    for stratum in np.unique(strata):
+        members = np.flatnonzero(strata == stratum)
+        rows[:, members] = members[rng.integers(0, len(members), size=(resamples, len(members)))]
+    return rows
 
 
 def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -44,13 +74,40 @@ def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[floa
 def metric_intervals(tracks: dict[str, list], n_classes: int, *, resamples: int = RESAMPLES, seed: int = 0,
                      level: float = LEVEL) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals of log loss, accuracy and macro F1 from :func:`per_track`'s record."""
-    y_true, y_pred = np.asarray(tracks["y_true"]), np.asarray(tracks["y_pred"])
-    losses = -np.log(np.clip(np.asarray(tracks["p_true"], dtype=np.float64), PROB_FLOOR, 1.0))
-    rows = resampled_rows(len(y_true), resamples=resamples, seed=seed)
-    f1 = [macro_f1(confusion_matrix(y_true[r], y_pred[r], n_classes)) for r in rows]
-    return {"log_loss": percentile_interval(losses[rows].mean(axis=1), level),
-            "accuracy": percentile_interval((y_true == y_pred)[rows].mean(axis=1), level),
+    return group_intervals([tracks], n_classes, resamples=resamples, seed=seed, level=level)
+
+
+def _losses(record: dict[str, list]) -> np.ndarray:
+    return -np.log(np.clip(np.asarray(record["p_true"], dtype=np.float64), PROB_FLOOR, 1.0))
+
+
+def group_intervals(records: list[dict[str, list]], n_classes: int, *, resamples: int = RESAMPLES, seed: int = 0,
+                    level: float = LEVEL) -> dict[str, tuple[float, float]]:
+    """Intervals of the mean over models of their log loss, accuracy and macro F1, all models scored on
+    the same tracks (e.g. the cases of Table 3's cells): every resample draws the tracks once, for
+    all the models, so the interval reflects the tracks the group shares."""
+    first = records[0]
+    if any(r["track_id"] != first["track_id"] for r in records):
+        raise ValueError("a group's interval needs every model scored on the same tracks")
+    rows = resampled_rows(len(first["track_id"]), strata=first.get("fold"), resamples=resamples, seed=seed)
+    losses = np.mean([_losses(r)[rows].mean(axis=1) for r in records], axis=0)
+    truths = [(np.asarray(r["y_true"]), np.asarray(r["y_pred"])) for r in records]
+    hits = np.mean([(t == p)[rows].mean(axis=1) for t, p in truths], axis=0)
+    f1 = np.mean([[macro_f1(confusion_matrix(t[row], p[row], n_classes)) for row in rows] for t, p in truths], axis=0)
+    return {"log_loss": percentile_interval(losses, level), "accuracy": percentile_interval(hits, level),
             "f1_macro": percentile_interval(f1, level)}
+
+
+def fold_interval(values: list[float], level: float = LEVEL) -> tuple[float, float]:
+    """Student's t interval of the mean of K per-fold scores: how far the score moves from one split of
+    the artists to another (the variation the tracks of one split cannot show). NaN for one fold."""
+    from scipy.stats import t
+
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    half = t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
 
 
 @dataclass(frozen=True)
@@ -66,7 +123,8 @@ class Difference:
 
 def paired_difference(a: dict[str, list], b: dict[str, list], *, resamples: int = RESAMPLES, seed: int = 0,
                       level: float = LEVEL) -> Difference:
-    """A's mean log loss minus B's over the same tracks, resampled in pairs.
+    """A's mean log loss minus B's over the same tracks, resampled in pairs (within folds, for the records
+    of several folds).
 
     The p-value is twice the smaller share of resampled differences on either side of zero (at
     least ``1 / resamples``): the chance of a difference this far from zero if there were none.
@@ -76,9 +134,9 @@ def paired_difference(a: dict[str, list], b: dict[str, list], *, resamples: int 
     """
     if a["track_id"] != b["track_id"]:
         raise ValueError("a paired comparison needs both models scored on the same tracks")
-    loss = [-np.log(np.clip(np.asarray(t["p_true"], dtype=np.float64), PROB_FLOOR, 1.0)) for t in (a, b)]
-    difference = loss[0] - loss[1]
-    samples = difference[resampled_rows(len(difference), resamples=resamples, seed=seed)].mean(axis=1)
+    difference = _losses(a) - _losses(b)
+    rows = resampled_rows(len(difference), strata=a.get("fold"), resamples=resamples, seed=seed)
+    samples = difference[rows].mean(axis=1)
     low, high = percentile_interval(samples, level)
     p_value = min(1.0, max(1 / resamples, 2 * min((samples <= 0).mean(), (samples >= 0).mean())))
     return Difference(float(difference.mean()), low, high, float(p_value))

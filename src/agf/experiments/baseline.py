@@ -3,7 +3,7 @@
 Per track: mean and standard deviation over frames of 20 MFCCs, their deltas and 7 spectral
 contrast bands (librosa, the field's reference implementation), standardised, then a
 multinomial logistic regression (scikit-learn). Trained on the training tracks of the same
-split as the deep cases, scored with the same metrics.
+split as the deep cases, scored with the same metrics on the same tracks.
 """
 
 from __future__ import annotations
@@ -47,20 +47,25 @@ def track_statistics(path: Path | str, settings: BaselineSettings = BaselineSett
 
 
 def baseline_probabilities(tracks: pd.DataFrame, genres: tuple[str, ...], settings: BaselineSettings = BaselineSettings(),
-                           *, progress: bool = True) -> tuple[pd.DataFrame, np.ndarray]:
-    """Fit on ``split == 'train'`` rows, predict the ``split == 'valid'`` rows.
+                           *, splits: tuple[str, ...] = ("valid",),
+                           progress: bool = True) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Fit on the ``split == 'train'`` rows, predict the rows of each of ``splits``.
 
-    Returns the validation rows and their ``(n_valid, len(genres))`` probabilities, columns in
+    Returns, per split, its rows and their ``(n, len(genres))`` probabilities, columns in
     ``genres`` order (a genre absent from training gets probability 0).
     """
-    features = np.stack([track_statistics(p, settings) for p in tqdm(tracks["path"], desc="baseline features",
+    scored = tracks[tracks["split"].isin(("train", *splits))].reset_index(drop=True)
+    features = np.stack([track_statistics(p, settings) for p in tqdm(scored["path"], desc="baseline features",
                                                                        unit="track", disable=not progress)])
-    train = (tracks["split"] == "train").to_numpy()
-    valid = (tracks["split"] == "valid").to_numpy()
+    train = (scored["split"] == "train").to_numpy()
     model = make_pipeline(StandardScaler(), LogisticRegression(C=settings.C, max_iter=settings.max_iter))
-    model.fit(features[train], tracks.loc[train, "genre"])
-    probs = np.zeros((int(valid.sum()), len(genres)))
-    fitted = model.predict_proba(features[valid])
-    for j, genre in enumerate(model.classes_):
-        probs[:, genres.index(genre)] = fitted[:, j]
-    return tracks[valid].reset_index(drop=True), probs
+    model.fit(features[train], scored.loc[train, "genre"])
+    result = {}
+    for split in splits:
+        chosen = (scored["split"] == split).to_numpy()
+        probs = np.zeros((int(chosen.sum()), len(genres)))
+        fitted = model.predict_proba(features[chosen])
+        for j, genre in enumerate(model.classes_):
+            probs[:, genres.index(genre)] = fitted[:, j]
+        result[split] = (scored[chosen].reset_index(drop=True), probs)
+    return result

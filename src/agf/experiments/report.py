@@ -1,7 +1,11 @@
-"""Reports laid out as the paper's Tables 3, 4, 5 and Figure 3, from ``results.csv`` alone.
+"""Reports laid out as the paper's Tables 3, 4, 5 and Figure 3, from ``results.csv`` and ``per_track.csv``.
 
 Every number in a report is computed here from the runs that exist; nothing is typed in,
 except the paper's own published figures, shown beside ours and labelled as the paper's.
+Scores are on the test tracks when the split has them (else on validation, and the report says
+so); every choice ("the best case") is made on the validation log loss. The 95 % intervals
+come from the per-track records: a case's from its own, a cell averaging several cases (Table 3,
+Figure 3) from resampling the tracks they share.
 """
 
 from __future__ import annotations
@@ -13,12 +17,51 @@ import numpy as np
 import pandas as pd
 
 from agf.atomic import write_text
+from agf.evaluation.intervals import group_intervals, record_scores
+from agf.evaluation.report import plot_confusion
 from agf.tasks import TASKS
 from agf.workdir import Workdir
 
-RESULT_COLUMNS = ["tasks", "arch", "n_tasks", "n_params", "log_loss", "f1_macro", "accuracy",
-                  "n_train_tracks", "n_val_tracks", "log_loss_low", "log_loss_high", "f1_macro_low", "f1_macro_high",
-                  "accuracy_low", "accuracy_high"]
+METRICS = ("log_loss", "f1_macro", "accuracy")
+RESULT_COLUMNS = ["tasks", "arch", "n_tasks", "n_params", *METRICS, "valid_log_loss", "scored_on",
+                  "n_train_tracks", "n_val_tracks", "n_test_tracks",
+                  *(f"{m}_{side}" for m in METRICS for side in ("low", "high"))]
+# with K folds: a t interval over the K folds' scores, beside the bootstrap over tracks
+FOLD_COLUMNS = [f"{m}_folds_{side}" for m in METRICS for side in ("low", "high")]
+PER_TRACK_COLUMNS = ["arch", "tasks", "fold", "track_id", "y_true", "y_pred", "p_true"]
+Records = dict[tuple[str, str], dict[str, list]]
+
+
+def result_columns(results: pd.DataFrame) -> list[str]:
+    """The columns of ``results.csv``: :data:`RESULT_COLUMNS`, and :data:`FOLD_COLUMNS` for K folds."""
+    return RESULT_COLUMNS + (FOLD_COLUMNS if FOLD_COLUMNS[0] in results else [])
+
+
+def per_track_table(results: pd.DataFrame) -> pd.DataFrame:
+    """``per_track.csv``: one row per case and scored track (its fold, true and predicted class, and the
+    probability given to the truth), from which every interval of the report is computed."""
+    parts = []
+    for _, row in results.iterrows():
+        record = row["per_track"]
+        part = pd.DataFrame({key: record[key] for key in ("track_id", "y_true", "y_pred", "p_true")})
+        parts.append(part.assign(arch=row["arch"], tasks=row["tasks"], fold=record.get("fold", 0)))
+    return pd.concat(parts, ignore_index=True)[PER_TRACK_COLUMNS]
+
+
+def read_records(path: Path) -> Records:
+    """``per_track.csv`` back as per-track records by (arch, tasks), with their folds when there are several."""
+    table = pd.read_csv(path, dtype={"tasks": str, "track_id": str})
+    records = {}
+    for key, part in table.groupby(["arch", "tasks"], sort=False):
+        record = {column: part[column].tolist() for column in ("track_id", "y_true", "y_pred", "p_true")}
+        if part["fold"].nunique() > 1:
+            record["fold"] = part["fold"].tolist()
+        records[key] = record
+    return records
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{low:.4f}, {high:.4f}]"
 
 # SPEC section 6: the paper's figures on FMA-medium (internal stratified random 85/15 split)
 PAPER = pd.DataFrame(
@@ -32,57 +75,80 @@ def _fmt(value: float) -> str:
     return "N/A" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
 
 
-def table3(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean log loss and F1 of the cases with and without the genre task g, per architecture.
+def table3(results: pd.DataFrame, records: Records | None = None) -> pd.DataFrame:
+    """Mean log loss and F1 of the cases with and without the genre task g, per architecture; with
+    ``records``, the 95 % interval of each mean (resampling the tracks all its cases share).
 
     Single-task cases count for STN only (a single-task MTN is the STN), as in Table 4.
     """
     deep = results[results["arch"].isin(["stn", "mtn"])].copy()
     deep["with_g"] = deep["tasks"].str.contains("g")
+    n_classes = _n_classes(records)
     rows = []
     for with_g, label in ((False, "without g"), (True, "with g")):
         part = deep[deep["with_g"] == with_g]
         row = {"": label}
-        for metric, name in (("log_loss", "LogLoss"), ("f1_macro", "F1")):
-            for arch in ("stn", "mtn"):
-                values = part.loc[part["arch"] == arch, metric]
-                row[f"{name} {arch.upper()}"] = values.mean() if len(values) else np.nan
+        for arch in ("stn", "mtn"):
+            cases = part[part["arch"] == arch]
+            ci = group_intervals([records[k] for k in zip(cases["arch"], cases["tasks"])], n_classes) \
+                if records and len(cases) else None
+            for metric, name in (("log_loss", "LogLoss"), ("f1_macro", "F1")):
+                row[f"{name} {arch.upper()}"] = cases[metric].mean() if len(cases) else np.nan
+                if records:
+                    row[f"{name} {arch.upper()} 95% CI"] = _interval(*ci[metric]) if ci else ""
         rows.append(row)
     return pd.DataFrame(rows).set_index("")
 
 
+def _n_classes(records: Records | None) -> int:
+    """The number of genres, as far as the records show (the largest class index + 1)."""
+    if not records:
+        return 0
+    return 1 + max(max(max(r["y_true"]), max(r["y_pred"])) for r in records.values())
+
+
 def table4(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per task set (paper order): STN and MTN log loss and F1."""
+    """One row per task set (paper order): STN and MTN log loss and F1, with their 95 % intervals when
+    ``results`` has them."""
     deep = results[results["arch"].isin(["stn", "mtn"])]
     order = sorted(deep["tasks"].unique(), key=lambda t: (len(t), [TASKS.index(c) for c in t]))
+    with_ci = "log_loss_low" in results
     rows = []
     for tasks in order:
         row = {"tasks": tasks}
         for arch in ("stn", "mtn"):
             match = deep[(deep["tasks"] == tasks) & (deep["arch"] == arch)]
-            row["STN LogLoss" if arch == "stn" else "MTN LogLoss"] = match["log_loss"].iloc[0] if len(match) else np.nan
-            row[f"{arch.upper()} F1"] = match["f1_macro"].iloc[0] if len(match) else np.nan
+            for metric, name in (("log_loss", "LogLoss"), ("f1_macro", "F1")):
+                row[f"{arch.upper()} {name}"] = match[metric].iloc[0] if len(match) else np.nan
+                if with_ci:
+                    bounds = match[[f"{metric}_low", f"{metric}_high"]].to_numpy()
+                    row[f"{arch.upper()} {name} 95% CI"] = _interval(*bounds[0]) if len(match) else ""
         rows.append(row)
-    return pd.DataFrame(rows, columns=["tasks", "STN LogLoss", "STN F1", "MTN LogLoss", "MTN F1"]).set_index("tasks")
+    return pd.DataFrame(rows).set_index("tasks")
 
 
 def table5(results: pd.DataFrame) -> pd.DataFrame:
-    """For N tasks: wSTN against the best N-task STN and MTN (best by log loss)."""
+    """For N tasks: wSTN against the best N-task STN and MTN (best by validation log loss), with the log
+    loss's 95 % interval when ``results`` has it."""
     rows = []
     for n in sorted(results.loc[results["arch"] == "wstn", "n_tasks"].unique()):
         row = {"N": int(n)}
         for arch in ("wstn", "stn", "mtn"):
             part = results[(results["arch"] == arch) & (results["n_tasks"] == n)]
-            best = part.loc[part["log_loss"].idxmin()] if len(part) else None
+            best = part.loc[part["valid_log_loss"].idxmin()] if len(part) else None
             row[f"LogLoss {arch}"] = best["log_loss"] if best is not None else np.nan
+            if "log_loss_low" in results:
+                row[f"LogLoss {arch} 95% CI"] = (_interval(best["log_loss_low"], best["log_loss_high"])
+                                                 if best is not None else "")
             row[f"F1 {arch}"] = best["f1_macro"] if best is not None else np.nan
             row[f"tasks {arch}"] = best["tasks"] if best is not None else ""
         rows.append(row)
     return pd.DataFrame(rows).set_index("N") if rows else pd.DataFrame()
 
 
-def figure3(results: pd.DataFrame, path: Path) -> Path:
-    """Mean log loss and F1 against the number of learning tasks, STN and MTN (PNG)."""
+def figure3(results: pd.DataFrame, path: Path, records: Records | None = None) -> Path:
+    """Mean log loss and F1 against the number of learning tasks, STN and MTN (PNG); with ``records``,
+    error bars of each mean's 95 % interval (resampling the tracks its cases share)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers; must precede pyplot
@@ -96,7 +162,12 @@ def figure3(results: pd.DataFrame, path: Path) -> Path:
             if arch == "mtn":  # a single-task MTN is the STN
                 part = pd.concat([part, deep[(deep["arch"] == "stn") & (deep["n_tasks"] == 1)]])
             means = part.groupby("n_tasks")[metric].mean()
-            ax.plot(means.index, means.values, marker=marker, label=arch.upper())
+            errors = None
+            if records:
+                bounds = [group_intervals([records[k] for k in zip(cases["arch"], cases["tasks"])],
+                                          _n_classes(records))[metric] for _, cases in part.groupby("n_tasks")]
+                errors = np.abs(np.array(bounds).T - means.to_numpy())
+            ax.errorbar(means.index, means.values, yerr=errors, marker=marker, capsize=3, label=arch.upper())
         baseline = results[results["arch"] == "baseline"]
         if len(baseline):
             ax.axhline(baseline[metric].iloc[0], color="grey", linestyle="--", label="MFCC+contrast LR")
@@ -136,38 +207,57 @@ def _html(frame: pd.DataFrame) -> str:
 
 
 def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: dict[str, Path],
-                 timings: pd.DataFrame | None = None) -> tuple[Path, Path]:
-    """Write the work directory's ``report.md`` and ``report.html`` (plus ``figure3.png``) from its ``results.csv``.
+                 timings: pd.DataFrame | None = None, genres: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """Write the work directory's ``report.md`` and ``report.html`` (plus ``figure3.png``) from its ``results.csv``
+    and, when present, ``per_track.csv`` (the intervals of Tables 3-5 and Figure 3, and with ``genres`` the
+    per-genre table and confusion matrix of the chosen case).
 
     ``context``: lines shown at the top (dataset, split, preset, machine, command).
-    ``images``: captions -> PNG paths (confusion matrix of the best case, artist-group maps).
+    ``images``: captions -> PNG paths (reliability diagram, artist-group maps).
     ``timings``: one row per stage of this run (``stage, wall_s, cpu_s, calls``).
     """
     results = pd.read_csv(wd.results_csv, dtype={"tasks": str})
+    records = read_records(wd.report("per_track.csv")) if wd.report("per_track.csv").exists() else None
     out_dir = wd.root
-    fig3 = figure3(results, wd.report("figure3.png"))
+    fig3 = figure3(results, wd.report("figure3.png"), records)
     deep = results[results["arch"] != "baseline"]
-    best = deep.loc[deep["log_loss"].idxmin()] if len(deep) else None
+    best = deep.loc[deep["valid_log_loss"].idxmin()] if len(deep) else None
+    on = "test" if (results["scored_on"] == "test").all() else "validation"
     baseline = results[results["arch"] == "baseline"]
     verdict = ""
     if best is not None and len(baseline):
         b = baseline.iloc[0]
         better = best["log_loss"] < b["log_loss"] and best["f1_macro"] >= b["f1_macro"]
-        verdict = (f"The best deep case ({best['arch']} {best['tasks']}: log loss {best['log_loss']:.4f}, "
-                   f"F1 {best['f1_macro']:.4f}, accuracy {best['accuracy']:.4f}) "
+        verdict = (f"The case chosen on validation ({best['arch']} {best['tasks']}: on the {on} tracks log loss "
+                   f"{best['log_loss']:.4f}, F1 {best['f1_macro']:.4f}, accuracy {best['accuracy']:.4f}) "
                    + ("beats" if better else "does NOT beat")
                    + f" the MFCC + spectral-contrast logistic-regression baseline (log loss {b['log_loss']:.4f}, "
-                     f"F1 {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}) on this split.")
+                     f"F1 {b['f1_macro']:.4f}, accuracy {b['accuracy']:.4f}).")
+    if on == "validation":
+        verdict += (" These scores are on the validation tracks the cases were chosen on, which flatters the "
+                    "chosen ones: hold out test tracks (--test-fraction) for scores that do not.")
+    per_genre = pd.DataFrame()
+    if records and genres and best is not None:
+        chosen = record_scores(records[(best["arch"], best["tasks"])], genres)
+        per_genre = chosen.per_class()
+        plot_confusion(chosen, wd.report("confusion.png"),
+                       title=f"{best['arch']} {best['tasks']}, {chosen.n_tracks} {on} tracks")
+        images = {f"Confusion matrix of the chosen case on the {on} tracks": wd.report("confusion.png"), **images}
     comparisons = wd.report("comparisons.csv")
     sections = [
-        ("Paired comparisons: log loss of A minus B on the same validation tracks (negative: A is better), "
-         "with a 95 % bootstrap interval and p-value. The best cases are picked on these tracks too, which "
-         "favours them", pd.read_csv(comparisons).set_index("question") if comparisons.exists() else pd.DataFrame()),
-        ("Table 3: average performance with or without the main task g", table3(results)),
-        ("Table 4: every combination of tasks (validation tracks)", table4(results)),
-        ("Table 5: wSTN against the best STN / MTN with N tasks", table5(results)),
-        ("All runs, with 95 % bootstrap intervals over the validation tracks (_low, _high)",
-         results.set_index("tasks")),
+        (f"Paired comparisons: log loss of A minus B on the same {on} tracks (negative: A is better), with a "
+         "95 % bootstrap interval and p-value; each 'best' case is chosen on validation"
+         + (", which here are the same tracks: this favours the chosen" if on == "validation" else ""),
+         pd.read_csv(comparisons, dtype={"folds_a_better": str}).set_index("question").dropna(axis=1, how="all")
+         if comparisons.exists() else pd.DataFrame()),
+        (f"Table 3: average performance with or without the main task g ({on} tracks)", table3(results, records)),
+        (f"Table 4: every combination of tasks ({on} tracks)", table4(results)),
+        (f"Table 5: wSTN against the best STN / MTN with N tasks (chosen on validation, scored on {on} tracks)",
+         table5(results)),
+        (f"Per genre: the chosen case on the {on} tracks", per_genre),
+        (f"All runs on the {on} tracks, with 95 % bootstrap intervals over the tracks (_low, _high)"
+         + (" and t intervals over the folds (_folds_low, _folds_high)" if FOLD_COLUMNS[0] in results else "")
+         + "; valid_log_loss is what the grid chooses on", results.set_index("tasks")),
         ("The paper's figures (FMA-medium, stratified random 85/15 split), for reference", PAPER.set_index("tasks")),
         ("Time per stage of this run (stages already done are skipped; CPU time counts every process of the "
          "stage, so it can exceed the wall time)", _timing_table(timings)),

@@ -8,12 +8,16 @@ that learned from them stale, which makes the cases that use those networks stal
 genre-only networks and their cases are kept. After a kill -9 the rerun finishes the grid,
 and because every job is seeded and resumes from its last checkpoint, its results equal an
 uninterrupted run's.
+
+What is chosen is chosen on the validation tracks: the case of the bundle (lowest validation log
+loss) and its temperature. What is reported is scored on the test tracks, which no choice saw.
+With ``--folds K`` the grid runs once per fold (:mod:`agf.experiments.folds`) and the report
+combines the folds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import shutil
@@ -22,53 +26,38 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from distributed import as_completed
 from tqdm.auto import tqdm
 
-from agf.atomic import write_csv, write_json
+from agf.atomic import write_csv
 from agf.classifier.bundle import write_bundle
-from agf.classifier.fit import network_input_name, transfer_many
 from agf.classifier.model import load_model
-from agf.classifier.networks import NetworkRef, run_fingerprint
-from agf.classifier.scoring import Evaluation, evaluate_many
-from agf.classifier.settings import MLPSettings
 from agf.data.prepare import prepare
 from agf.data.settings import DatasetSettings
-from agf.data.tables import (
-    genre_classes,
-    genre_indices,
-    load_tracks,
-    open_store,
-    tracks_fingerprint,
+from agf.data.tables import genre_classes, genre_indices, load_tracks, open_store
+from agf.evaluation.calibration import (
+    Calibration,
+    apply_temperature,
+    calibrate,
+    expected_calibration_error,
+    plot_reliability,
 )
-from agf.evaluation.calibration import Calibration, apply_temperature, calibrate, plot_reliability
-from agf.evaluation.intervals import per_track
-from agf.evaluation.metrics import score
-from agf.evaluation.report import write_evaluation
-from agf.experiments.baseline import BaselineSettings, baseline_probabilities
-from agf.experiments.cluster import (
-    check_cluster,
-    check_workers,
-    default_workers,
-    job_device,
-    job_result,
-    open_client,
-)
+from agf.evaluation.metrics import log_loss
+from agf.experiments.cluster import check_cluster, check_workers, default_workers, job_result, open_client
 from agf.experiments.comparisons import add_intervals, paired_comparisons
-from agf.experiments.grid import GRID_ARCHS, Case, Network, networks_of, plan_cases
+from agf.experiments.folds import check_folds, combine_folds, fold_workdir
+from agf.experiments.grid import GRID_ARCHS, networks_of, plan_cases
+from agf.experiments.jobs import JobResult, baseline_job, cases_job, train_job
 from agf.experiments.presets import PRESETS, Preset
-from agf.experiments.report import RESULT_COLUMNS, write_report
+from agf.experiments.report import per_track_table, result_columns, write_report
 from agf.factors.build import build_factors
 from agf.factors.settings import FactorSettings
-from agf.locks import exclusive
-from agf.runtime import keep_freed_memory
-from agf.settings import Settings, fingerprint, load_settings, replace_settings
+from agf.settings import Settings, load_settings, replace_settings
 from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks, setup_name
 from agf.timing import StageClock
-from agf.training.runs import load_run, train
-from agf.training.settings import TrainOptions, train_settings_for
 from agf.workdir import Workdir
 
 
@@ -89,181 +78,138 @@ class GridSettings(Settings):
                             "(and --wstn for the wSTN cases)")
 
 
+@dataclass(frozen=True)
+class Execution:
+    """Where the grid's jobs run: an attached cluster's address or a local cluster of ``workers``
+    processes, on ``device``."""
+
+    cluster: str | None
+    workers: int
+    device: str = "auto"
+
+
 def _threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
 @dataclass
-class JobResult:
-    """What a grid job sends back: its output, what it said, and where its time went."""
+class GridRun:
+    """What the grid of one split (or the K folds combined) gives: its rows (with their per-track records),
+    the tasks it kept, the genres, and the work directories whose models the rows score (one per fold)."""
 
-    value: object
-    said: list[str]
-    stages: dict[str, list[float]]
-    wall: float
-
-
-def train_job(workdir: str, network: Network, preset: Preset, threads: int, device: str) -> JobResult:
-    """Train (or resume, or reuse, or retrain when stale) one network; its value is the run folder."""
-    started = time.perf_counter()
-    keep_freed_memory()
-    torch.set_num_threads(threads)
-    wd = Workdir(workdir)
-    settings = train_settings_for(network.arch, network.tasks, epochs=preset.epochs, seed=preset.seed)
-    # the grid reads no validation loss: computed after the last epoch only, for the log
-    options = TrainOptions(valid_every=settings.total_epochs, progress=False)
-    said: list[str] = []
-    clock = StageClock()
-    with exclusive(wd.run_lock(network.name)):
-        run_dir = train(wd.root, tasks=network.tasks, arch=network.arch, settings=settings, device=job_device(device),
-                        options=options, retrain_on_other_settings=True, log=said.append, clock=clock)
-    return JobResult(str(run_dir), said, clock.stages, time.perf_counter() - started)
+    results: pd.DataFrame
+    kept: tuple[str, ...]
+    genres: tuple[str, ...]
+    workdirs: list[Workdir]
 
 
-def _cached_row(path: Path, inputs: dict[str, str]) -> dict | None:
-    """The row at ``path`` if it was computed from ``inputs``, else None (missing or stale)."""
-    if not path.exists():
-        return None
-    row = json.loads(path.read_text())
-    # rows of earlier versions lack the per-track record the intervals are computed from
-    return row if row.get("inputs") == inputs and "per_track" in row else None
+def _calibration(model_dirs: list[Path], diagram: Path) -> tuple[Calibration, Calibration | None]:
+    """The calibration of a model on validation (first fold), and, when there are test tracks, the effect
+    on them of the temperature each fold fitted on its validation tracks (pooled over the folds); the
+    reliability diagram of the tracks reported on is saved at ``diagram``."""
+    chosen, tested = [], []
+    for model_dir in model_dirs:
+        y_valid, p_valid = _probabilities(model_dir / "val_probs.csv")
+        chosen.append(calibrate(y_valid, p_valid))
+        if (model_dir / "test" / "test_probs.csv").exists():
+            y_test, p_test = _probabilities(model_dir / "test" / "test_probs.csv")
+            tested.append((y_test, p_test, apply_temperature(p_test, chosen[-1].temperature)))
+    if tested:
+        y_true, before, after = (np.concatenate(parts) for parts in zip(*tested))
+        effect = Calibration(chosen[0].temperature, log_loss(y_true, before), log_loss(y_true, after),
+                             expected_calibration_error(y_true, before), expected_calibration_error(y_true, after))
+        what = "test tracks, temperature fitted on validation"
+    else:
+        y_true, before = _probabilities(model_dirs[0] / "val_probs.csv")
+        after, effect = apply_temperature(before, chosen[0].temperature), None
+        what = "validation tracks"
+    plot_reliability(y_true, {"as trained": before, "temperature-scaled": after}, diagram,
+                     title=f"{model_dirs[0].name}: {len(y_true)} {what}")
+    return chosen[0], effect
 
 
-def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], preset: Preset, threads: int,
-              device: str) -> JobResult:
-    """Transfer and score every case; the value is their rows, in order. ``trained`` maps network name ->
-    its training job's result.
-
-    A case's row is cached with the digests of what it was computed from and reused while they
-    hold; the MLPs of the stale cases are trained together, one pass over the training segments
-    per epoch, and scored together in one pass over the validation segments.
-    """
-    started = time.perf_counter()
-    clock = StageClock()
-    keep_freed_memory()
-    torch.set_num_threads(threads)
-    wd = Workdir(workdir)
-    settings = MLPSettings(epochs=preset.mlp_epochs, seed=preset.seed, hop=preset.hop)
-    tracks = load_tracks(wd)
-    common = {"mlp settings": fingerprint(settings), "store": open_store(wd).fingerprint(),
-              "tracks": tracks_fingerprint(tracks)}
-    refs = {case.name: [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
-            for case in cases}
-    inputs = {name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in case_refs}}
-              for name, case_refs in refs.items()}
-    rows = {case.name: _cached_row(wd.case_json(preset.name, case.name), inputs[case.name]) for case in cases}
-    stale = [case for case in cases if rows[case.name] is None]
-    said: list[str] = []
-    if stale:
-        with exclusive(wd.cases_lock(preset.name)):
-            models = transfer_many(wd.root, {case.name: refs[case.name] for case in stale}, settings=settings,
-                                   device=job_device(device), progress=False, retrain_on_other_settings=True,
-                                   log=said.append, clock=clock)
-            evaluations = evaluate_many(wd.root, list(models.values()), split="valid", device=job_device(device),
-                                        progress=False, clock=clock)
-        for case, evaluation in zip(stale, evaluations):
-            rows[case.name] = _case_row(wd, case, evaluation, refs[case.name], tracks, inputs[case.name], preset)
-    return JobResult([rows[case.name] for case in cases], said, clock.stages, time.perf_counter() - started)
+def _probabilities(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    scored = pd.read_csv(path, dtype={"track_id": str, "genre": str})
+    genres = tuple(scored.columns[3:])
+    return genre_indices(scored["genre"], genres, str(path)), scored[list(genres)].to_numpy()
 
 
-def _case_row(wd: Workdir, case: Case, evaluation: Evaluation, refs: list[NetworkRef], tracks: pd.DataFrame,
-              inputs: dict[str, str], preset: Preset) -> dict:
-    """Write a scored case's report files beside its model and its row (with its inputs) into the grid."""
-    folder = wd.transfer_dir(case.name)
-    scores = evaluation.scores
-    write_evaluation(scores, evaluation.tracks, folder, split="valid",
-                     extra={"model": str(folder), "networks": [r.name for r in refs]},
-                     title=f"{case.name}: {scores.describe()}")
-    runs = sorted({str(r.run_dir) for r in refs})
-    row = {"tasks": "".join(case.tasks), "arch": case.arch, "n_tasks": len(case.tasks),
-           "n_params": sum(load_run(run).n_params() for run in runs), "log_loss": scores.log_loss,
-           "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
-           "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
-           "per_track": per_track(evaluation.tracks["track_id"].tolist(),
-                                  genre_indices(evaluation.tracks["genre"], scores.genres, "validation tracks"),
-                                  evaluation.tracks[list(scores.genres)].to_numpy()),
-           "inputs": inputs}
-    write_json(wd.case_json(preset.name, case.name), row)
-    return row
-
-
-def baseline_job(workdir: str, preset_name: str) -> JobResult:
-    """The classical baseline's row (cached with its inputs)."""
-    started = time.perf_counter()
-    clock = StageClock()
-    wd = Workdir(workdir)
-    tracks = load_tracks(wd)
-    settings = BaselineSettings()
-    inputs = {"baseline settings": fingerprint(settings), "tracks": tracks_fingerprint(tracks)}
-    row_path = wd.case_json(preset_name, "baseline")
-    row = _cached_row(row_path, inputs)
-    if row is not None:
-        return JobResult(row, [], clock.stages, time.perf_counter() - started)
-    genres = genre_classes(tracks)
-    with clock.stage("classical baseline"):
-        valid, probs = baseline_probabilities(tracks, genres, settings, progress=False)
-    y_true = genre_indices(valid["genre"], genres, "validation tracks")
-    scores = score(y_true, probs, genres)
-    row = {"tasks": "-", "arch": "baseline", "n_tasks": 0, "n_params": 0, "log_loss": scores.log_loss,
-           "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
-           "n_train_tracks": int((tracks["split"] == "train").sum()), "n_val_tracks": scores.n_tracks,
-           "per_track": per_track(valid["track_id"].tolist(), y_true, probs), "inputs": inputs}
-    write_json(row_path, row)
-    return JobResult(row, [], clock.stages, time.perf_counter() - started)
-
-
-def _calibration(model_dir: Path, diagram: Path) -> Calibration:
-    """How well calibrated the model's validation probabilities are, before and after temperature scaling,
-    with their reliability diagram at ``diagram``."""
-    scored = pd.read_csv(model_dir / "val_probs.csv", dtype={"track_id": str, "genre": str})
-    genres = list(scored.columns[3:])
-    y_true, probs = genre_indices(scored["genre"], tuple(genres), "validation tracks"), scored[genres].to_numpy()
-    calibration = calibrate(y_true, probs)
-    plot_reliability(y_true, {"as trained": probs,
-                              f"temperature {calibration.temperature:.2f}": apply_temperature(probs,
-                                                                                              calibration.temperature)},
-                     diagram, title=f"{model_dir.name}: {len(y_true)} validation tracks")
-    return calibration
-
-
-def _protocol(dataset: DatasetSettings) -> str:
+def _protocol(dataset: DatasetSettings, folds: int) -> str:
     """How the tracks were split and labelled, as the report states it."""
-    held_out = ("the source's own" if dataset.split == "source"
-                else f"{dataset.valid_fraction:.0%} held out for validation")
+    if dataset.split == "source":
+        held_out = "the source's own"
+    elif folds > 1:
+        held_out = (f"{folds} folds, each holding out 1/{folds} of the tracks for test and "
+                    f"{dataset.valid_fraction:.0%} for validation")
+    elif dataset.test_fraction:
+        held_out = f"{dataset.valid_fraction:.0%} held out for validation, {dataset.test_fraction:.0%} for test"
+    else:
+        held_out = f"{dataset.valid_fraction:.0%} held out for validation, no test tracks"
     noise = f"; {dataset.label_noise:.0%} of the training labels replaced at random" if dataset.label_noise else ""
     return f"{dataset.split} ({held_out}){noise}"
 
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
                    archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, split: str = "artist",
-                   valid_fraction: float = 0.15, label_noise: float = 0.0, cluster: str | None = None,
-                   workers: int | None = None, device: str = "auto", jobs: int | None = None,
-                   progress: bool = True, command: str | None = None) -> Path:
+                   valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int = 1,
+                   label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
+                   device: str = "auto", jobs: int | None = None, progress: bool = True,
+                   command: str | None = None) -> Path:
     """Run (or finish, or bring up to date) the grid; returns the path of ``results.csv``.
 
     ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its cases live in
-    ``DIR/grid/<preset name>``. ``split``, ``valid_fraction`` and ``label_noise`` are
-    :func:`agf.data.prepare.prepare`'s. ``command``, when given, is quoted in the report.
+    ``DIR/grid/<preset name>``. ``split``, ``valid_fraction``, ``test_fraction`` and ``label_noise``
+    are :func:`agf.data.prepare.prepare`'s. ``folds`` > 1 runs the grid once per fold
+    (:mod:`agf.experiments.folds`) and reports them combined. ``command``, when given, is quoted
+    in the report.
     """
     started = time.perf_counter()
     clock = StageClock()
     wd = Workdir(workdir)
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
+    if folds != 1:
+        check_folds(folds)
     n_workers = check_workers(workers) if workers is not None else default_workers()
     if cluster:
         check_cluster(cluster)
-    jobs = jobs or os.cpu_count() or 1
+    options = {"split": split, "valid_fraction": valid_fraction, "test_fraction": test_fraction,
+               "label_noise": label_noise, "jobs": jobs or os.cpu_count() or 1, "seed": chosen.seed,
+               "progress": progress}
+    execution = Execution(cluster, n_workers, device)
+    if folds == 1:
+        run = run_split(source, wd, asked, execution, options, clock)
+    else:
+        runs = []
+        for fold in range(folds):
+            fold_wd = fold_workdir(wd, fold)
+            print(f"=== fold {fold + 1} of {folds} ({fold_wd.root})")
+            fold_clock = StageClock()
+            runs.append(run_split(source, fold_wd, asked, execution, {**options, "folds": folds, "fold": fold},
+                                  fold_clock))
+            _conclude(fold_wd, runs[-1], source, chosen, fold_clock, started, command, folds=1, bundle=False)
+            clock.merge(fold_clock)
+        run = GridRun(combine_folds([r.results for r in runs], runs[0].genres), runs[0].kept, runs[0].genres,
+                      [r.workdirs[0] for r in runs])
+        print(f"=== the {folds} folds combined")
+    _conclude(wd, run, source, chosen, clock, started, command, folds=folds, bundle=True)
+    return wd.results_csv
+
+
+def run_split(source: str, wd: Workdir, asked: GridSettings, execution: Execution, options: dict,
+              clock: StageClock) -> GridRun:
+    """Prepare (``options`` are :func:`agf.data.prepare.prepare`'s), build the factors, train the networks,
+    and transfer and score the cases of one split: the whole grid, or one fold's."""
+    chosen, n_workers, cluster, device = asked.preset, execution.workers, execution.cluster, execution.device
     print(f"[1/5] prepare {source}")
-    print(prepare(source, wd.root, split=split, valid_fraction=valid_fraction, label_noise=label_noise, jobs=jobs,
-                  seed=chosen.seed, progress=progress, clock=clock).describe())
+    print(prepare(source, wd.root, clock=clock, **options).describe())
     ag_tasks = tuple(t for t in asked.tasks if t in AG_TASKS)
     kept = tuple(t for t in asked.tasks if t == GENRE_TASK)
     if ag_tasks:
         print(f"[2/5] artist group factors {','.join(ag_tasks)}")
         factor_settings = FactorSettings(n_clusters=chosen.clusters, n_groups=chosen.groups, seed=chosen.seed)
-        status = build_factors(wd.root, tasks=ag_tasks, settings=factor_settings, rebuild=True, jobs=jobs,
-                               progress=progress, clock=clock)
+        status = build_factors(wd.root, tasks=ag_tasks, settings=factor_settings, rebuild=True, jobs=options["jobs"],
+                               progress=options["progress"], clock=clock)
         for task, outcome in status.items():
             print(f"  {task}: {outcome}")
         kept += tuple(t for t in ag_tasks if not status[t].startswith("refused"))
@@ -271,10 +217,10 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     dropped = [t for t in asked.tasks if t not in kept]
     if dropped:
         print(f"  tasks dropped (the dataset cannot provide them): {', '.join(dropped)}")
-    settings = GridSettings(chosen, kept, tuple(archs), wstn)
+    settings = GridSettings(chosen, kept, asked.archs, asked.wstn)
     if diff := replace_settings(settings, wd.grid_dir(chosen.name) / "settings.json"):
         print(f"  the grid's settings changed since its last run ({diff}); what they change is redone")
-    cases = plan_cases(kept, tuple(archs), wstn)
+    cases = plan_cases(kept, asked.archs, asked.wstn)
     networks = networks_of(cases)
     threads = _threads(n_workers) if not cluster else 1
     print(f"[3/5] {len(networks)} networks and {len(cases)} cases on "
@@ -289,7 +235,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                                pure=False)
         baseline = client.submit(baseline_job, str(wd.root), chosen.name, key="baseline", pure=False)
         for future in tqdm(as_completed(list(trained.values())), total=len(trained), desc="networks",
-                           unit="network", disable=not progress):
+                           unit="network", disable=not options["progress"]):
             jobs_done.append(job_result(future))
             for line in jobs_done[-1].said:
                 print(f"  {line}")
@@ -305,53 +251,74 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     # workers x the grid's wall, less the jobs' own time: scheduling, transfers, and waiting on dependencies
     idle = max(0.0, n_busy * grid_wall - sum(job.wall for job in jobs_done))
     clock.add("Dask: idle worker time (scheduling, waiting on dependencies)", idle, 0.0)
-    print("[4/5] results")
     order = {c.name: i for i, c in enumerate(cases)}
     results = pd.DataFrame(rows)
     results["_order"] = results.apply(lambda r: order.get(f"{r['arch']}-{r['tasks']}", len(order)), axis=1)
-    results = results.sort_values("_order").drop(columns="_order")
+    results = results.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+    return GridRun(results, kept, genre_classes(load_tracks(wd)), [wd])
+
+
+def _conclude(wd: Workdir, run: GridRun, source: str, chosen: Preset, clock: StageClock, started: float,
+              command: str | None, *, folds: int, bundle: bool) -> None:
+    """Intervals, comparisons, results.csv, per_track.csv and the report of ``run`` in ``wd``, and with
+    ``bundle`` the bundle of the case chosen on validation."""
+    print("[4/5] results" + (f" of {wd.root}" if not bundle else ""))
     with clock.stage("bootstrap intervals"):
-        results = add_intervals(results, len(genre_classes(load_tracks(wd))), seed=chosen.seed)
+        results = add_intervals(run.results, len(run.genres), seed=chosen.seed)
         write_csv(paired_comparisons(results, seed=chosen.seed), wd.report("comparisons.csv"), float_format="%.6f")
-    write_csv(results[RESULT_COLUMNS], wd.results_csv, float_format="%.6f")
-    print(results[RESULT_COLUMNS].to_string(index=False))
-    print("[5/5] report and bundle of the best case")
-    best = results[results["arch"] != "baseline"].sort_values(["log_loss", "tasks"]).iloc[0]
-    best_model = wd.transfer_dir(setup_name(best["arch"], best["tasks"]))
+    write_csv(results[result_columns(results)], wd.results_csv, float_format="%.6f")
+    write_csv(per_track_table(results), wd.report("per_track.csv"), float_format="%.6f")
+    print(results[result_columns(results)].to_string(index=False))
+    print("[5/5] report" + (" and bundle of the case chosen on validation" if bundle else ""))
+    best = results[results["arch"] != "baseline"].sort_values(["valid_log_loss", "tasks"]).iloc[0]
+    name = setup_name(best["arch"], best["tasks"])
     with clock.stage("calibration"):
-        calibration = _calibration(best_model, wd.report("calibration.png"))
-    _write_bundle(best_model, wd, calibration.chosen)
-    images = {f"Confusion matrix of the best case ({best['arch']} {best['tasks']})": best_model / "confusion.png",
-              "Reliability of the best case's probabilities on the validation tracks": wd.report("calibration.png")}
-    for task in kept:
-        heat_map = wd.factors_dir(task) / "report.png"
+        calibration, effect = _calibration([w.transfer_dir(name) for w in run.workdirs], wd.report("calibration.png"))
+    if bundle:
+        _write_bundle(run.workdirs[0].transfer_dir(name), wd, calibration.chosen)
+    reported = "test" if best["scored_on"] == "test" else "validation"
+    images = {f"Reliability of the chosen case's probabilities on the {reported} tracks": wd.report("calibration.png")}
+    for task in run.kept:
+        heat_map = run.workdirs[0].factors_dir(task) / "report.png"
         if heat_map.exists():
-            images[f"Artist groups of task {task} over genres"] = heat_map
-    context = {"source": source, "preset": str(chosen), "tasks": "".join(kept),
-               "split": _protocol(load_settings(DatasetSettings, wd.dataset_json)),
+            images[f"Artist groups of task {task} over genres" + (" (fold 1)" if folds > 1 else "")] = heat_map
+    context = {"source": source, "preset": str(chosen), "tasks": "".join(run.kept),
+               "split": _protocol(load_settings(DatasetSettings, run.workdirs[0].dataset_json), folds),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}, "
                           f"Python {sys.version.split()[0]}, torch {torch.__version__}",
-               "best case": f"{best['arch']} {best['tasks']}",
-               "calibration of the best case": (
-                   f"temperature {calibration.temperature:.3f}; log loss {calibration.log_loss_before:.4f} -> "
-                   f"{calibration.log_loss_after:.4f}, ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f} "
-                   "(the scaled figures cross-fitted on halves of the validation tracks); "
-                   + (f"the bundle applies temperature {calibration.chosen:.3f}" if calibration.chosen != 1.0
-                      else "scaling did not help on held-out halves: the bundle keeps the probabilities as trained")),
+               "chosen case": f"{best['arch']} {best['tasks']} (lowest validation log loss"
+                              + (f", mean of {folds} folds)" if folds > 1 else ")"),
+               "calibration of the chosen case": _calibration_line(calibration, effect, folds),
                "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
+    if bundle:
+        context["bundle"] = (f"{wd.bundle_dir}: the chosen case" + (" as trained on fold 1" if folds > 1 else "")
+                             + (f", temperature {calibration.chosen:.3f}" if calibration.chosen != 1.0 else ""))
     if command:
         context = {"command": command, **context}
     timings = pd.DataFrame(clock.rows())
     write_csv(timings, wd.report("timings.csv"))
-    md, page = write_report(wd, title=f"agf experiment on {source}", context=context, images=images, timings=timings)
-    print(f"wrote {wd.results_csv}, {md}, {page} and the bundle {wd.bundle_dir}")
-    return wd.results_csv
+    md, page = write_report(wd, title=f"agf experiment on {source}", context=context, images=images, timings=timings,
+                            genres=run.genres)
+    print(f"wrote {wd.results_csv}, {md}, {page}" + (f" and the bundle {wd.bundle_dir}" if bundle else ""))
+
+
+def _calibration_line(calibration: Calibration, effect: Calibration | None, folds: int) -> str:
+    fitted = (f"temperature {calibration.temperature:.3f} fitted on the validation tracks"
+              + (" of fold 1 (each fold fits its own)" if folds > 1 else ""))
+    crossed = (f"cross-fitted on halves of them: log loss {calibration.log_loss_before:.4f} -> "
+               f"{calibration.log_loss_after:.4f}, so the bundle "
+               + ("applies it" if calibration.chosen != 1.0 else "keeps the probabilities as trained"))
+    if effect is None:
+        return (f"{fitted}; {crossed}; ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f} "
+                "(no test tracks)")
+    return (f"{fitted}; {crossed}; on the test tracks: log loss {effect.log_loss_before:.4f} -> "
+            f"{effect.log_loss_after:.4f}, ECE {effect.ece_before:.4f} -> {effect.ece_after:.4f}")
 
 
 def _write_bundle(model_dir: Path, wd: Workdir, temperature: float) -> None:
     """The bundle of the transfer model at ``model_dir``, its probabilities scaled by ``temperature``."""
     if wd.bundle_dir.exists():
         shutil.rmtree(wd.bundle_dir)
-    model = dataclasses.replace(load_model(model_dir, workdir=wd.root), temperature=temperature)
-    write_bundle(model, wd.bundle_dir, front_end=open_store(wd).settings)
+    model = dataclasses.replace(load_model(model_dir, workdir=model_dir.parent.parent), temperature=temperature)
+    write_bundle(model, wd.bundle_dir, front_end=open_store(Workdir(model_dir.parent.parent)).settings)
