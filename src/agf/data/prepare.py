@@ -81,21 +81,24 @@ def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray |
 
 
 def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
-            seed: int = 0, label_noise: float = 0.0, jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(),
-            progress: bool = True, clock: StageClock | None = None) -> PrepareSummary:
+            test_fraction: float = 0.15, folds: int = 1, fold: int = 0, seed: int = 0, label_noise: float = 0.0,
+            jobs: int = 1, front_end: FrontEndSettings = FrontEndSettings(), progress: bool = True,
+            clock: StageClock | None = None) -> PrepareSummary:
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped; a
     track whose audio file changed since it was decoded is decoded again, and one whose file is
-    gone is dropped. ``label_noise`` gives that share of the training tracks another genre
-    (:mod:`agf.data.noise`).
+    gone is dropped. The split holds out ``test_fraction`` for test (or, with ``folds`` > 1, fold
+    ``fold``) and ``valid_fraction`` for validation (:func:`agf.data.splits.assign_splits`).
+    ``label_noise`` gives that share of the training tracks another genre (:mod:`agf.data.noise`).
 
     Raises:
         PrepareError: the source lies inside the work directory, or no track is usable.
         SplitError: a split the dataset cannot give (checked before decoding).
     """
     wd = Workdir(workdir)
-    settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed, label_noise)
+    settings = DatasetSettings(canonical_source(source), split, valid_fraction, seed, label_noise, test_fraction,
+                               folds, fold)
     # every check a user can trip comes before the work directory is stamped or a track decoded,
     # so a mistyped source leaves nothing behind that a corrected rerun would refuse
     for path in source_paths(source):
@@ -107,7 +110,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     clock = clock or StageClock()
     with clock.stage("read (or generate) the dataset"):
         dataset = load_source(source, synthetic_dir=wd.source_dir, jobs=jobs, progress=progress)
-    warned = check_split(dataset, split)
+    warned = check_split(dataset, split, folds=folds)
     ensure_settings(settings, wd.dataset_json)
     problems = list(dataset.problems)
     with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
@@ -145,7 +148,8 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
         stored, n_new = writer.latest, len(writer.entries) - n_stored
     unusable = {p.track_id for p in problems}
     usable = [t for t in dataset.tracks if t.track_id in stored and t.track_id not in unusable]
-    splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, seed=seed, warned=warned)
+    splits = assign_splits(usable, strategy=split, valid_fraction=valid_fraction, test_fraction=test_fraction,
+                           folds=folds, fold=fold, seed=seed, warned=warned)
     rows = []
     for t in usable:
         if t.track_id not in splits:

@@ -32,7 +32,7 @@ def _read(path: Path, **kwargs) -> pd.DataFrame:
 
 
 def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "medium") -> Dataset:
-    """Tracks of an FMA subset with top genre, all genre labels, artist id and official split.
+    """Tracks of an FMA subset with top genre, all genre labels, artist id, album id and official split.
 
     Tracks without a top genre cannot be used for the genre task: each becomes a problem.
     """
@@ -73,8 +73,10 @@ def read_fma(metadata_dir: Path | str, audio_dir: Path | str, subset: str = "med
         artist = row[("artist", "id")]
         artist = None if pd.isna(artist) else str(int(artist))
         date = row.get(("track", "date_created"))
+        album = row.get(("album", "id"))  # optional: only the album split needs it
         tracks.append(Track(tid, path, genre, artist, subgenres, normalise_split(row[("set", "split")]),
-                            date if isinstance(date, str) and date else None))
+                            date if isinstance(date, str) and date else None,
+                            None if album is None or pd.isna(album) else str(int(album))))
     return Dataset(name=f"fma_{subset}", tracks=tracks, problems=problems)
 
 

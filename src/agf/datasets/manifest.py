@@ -1,10 +1,12 @@
-"""Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``, ``date``).
+"""Datasets described by a manifest CSV: ``path, genre, artist`` (+ ``track_id``, ``subgenres``, ``split``, ``date``,
+``album``).
 
 Paths are relative to the CSV's folder and must stay inside it (no ``..`` or absolute
 paths; symbolic links inside the folder are followed). ``subgenres`` are separated by
 ``;``. The split may be a column named ``split`` or ending in ``_split`` (GTZAN's ``sturm_split``);
 its values train/valid/test (or training/validation) are used, any other value (``excluded``)
-leaves the track outside the source's split.
+leaves the track outside the source's split. ``album`` names the track's album for the album split:
+albums of one name count as one album, so write ``Artist - Album`` where two artists share a title.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def read_manifest(csv_path: Path | str) -> Dataset:
         seen.add(track_id)
         subgenres = tuple(s.strip() for s in (_text(row.get("subgenres")) or "").split(";") if s.strip())
         split = normalise_split(row[split_columns[0]]) if split_columns else None
-        tracks.append(Track(track_id, path, genre, _text(row["artist"]), subgenres, split, _text(row.get("date"))))
+        tracks.append(Track(track_id, path, genre, _text(row["artist"]), subgenres, split, _text(row.get("date")),
+                            _text(row.get("album"))))
     if not tracks and not problems:
         raise DatasetError(f"{csv_path}: no tracks listed")
     return Dataset(name=csv_path.parent.name, tracks=tracks, problems=problems)

@@ -17,7 +17,8 @@ class Track:
     ``artist`` is None when unknown; ``subgenres`` holds every genre label of the track
     (FMA's ``genres_all``: the top genre and its sub-genres), possibly empty; ``split`` is the
     source's own split (``train``, ``valid`` or ``test``) when it has one; ``date``, when known, is
-    when the track was published (ISO 8601 text, e.g. FMA's ``track.date_created``).
+    when the track was published (ISO 8601 text, e.g. FMA's ``track.date_created``); ``album``, when
+    known, names the track's album (FMA's ``album.id``; a manifest's ``album`` column), unique per album.
     """
 
     track_id: str
@@ -27,6 +28,7 @@ class Track:
     subgenres: tuple[str, ...] = ()
     split: str | None = None
     date: str | None = None
+    album: str | None = None
 
 
 # a track id names a store index line, a CSV cell and a file name: letters, digits and ._- only
