@@ -165,3 +165,4 @@ def test_a_folds_test_tracks_reach_nothing_it_fits(tmp_path):
     # the validation scores (what the grid chooses on) are finite; the test scores were poisoned
     deep = run.results[run.results["arch"] != "baseline"]
     assert np.isfinite(deep["valid_log_loss"]).all()
+    assert not np.isfinite([p for r in deep["per_track"] for p in r["p_true"]]).any()  # the poison is live
