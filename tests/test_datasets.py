@@ -120,3 +120,12 @@ def test_truncated_manifest_keeps_complete_rows(shared_data, tmp_path):
     assert len(ds.tracks) == cut.count("\n") - 1 > 50  # every complete row after the header
     assert len(ds.problems) == 1 and "truncated" in ds.problems[0].error
     assert [t.track_id for t in ds.tracks] == [t.track_id for t in full.tracks][: len(ds.tracks)]
+
+
+def test_fma_tracks_carry_their_album_id(shared_data):
+    # the album split's groups: FMA's album.id
+    dataset = read_fma(shared_data / "fma_metadata_sample", "/audio", "full")
+    table = pd.read_csv(shared_data / "fma_metadata_sample/tracks.csv", header=[0, 1], index_col=0)
+    albums = table[("album", "id")]
+    assert all(t.album == str(albums[int(t.track_id)]) for t in dataset.tracks)
+    assert len({t.album for t in dataset.tracks}) > 50

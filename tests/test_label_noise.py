@@ -67,7 +67,10 @@ def test_settings_saved_before_a_setting_existed_read_as_they_were_made(tmp_path
     path = tmp_path / "dataset.json"
     path.write_text(json.dumps({"kind": "DatasetSettings", "settings": {"source": "s", "split": "artist",
                                                                         "valid_fraction": 0.15, "seed": 0}}))
-    ensure_settings(DatasetSettings("s"), path)  # no label noise then: the same as label_noise 0
+    # no label noise then, and a two-way split: the same as label_noise 0 and test_fraction 0
+    ensure_settings(DatasetSettings("s", test_fraction=0.0), path)
+    with pytest.raises(Exception, match="test_fraction: saved 0.0, asked 0.15"):
+        ensure_settings(DatasetSettings("s"), path)
     run = tmp_path / "settings.json"
     run.write_text(json.dumps({"kind": "TrainSettings", "settings": {"arch": "stn", "tasks": ["g"]}}))
     assert load_settings(TrainSettings, run).level == "absolute"  # the networks' input of older runs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +22,7 @@ def test_gtzan3_keeps_209_tracks_and_names_the_corrupt_clip(shared_data, tmp_pat
     errors = pd.read_csv(tmp_path / "errors.csv")
     assert len(tracks) == 209
     assert errors["track_id"].tolist() == ["jazz.00054"] and "jazz.00054.wav" in errors["path"][0]
-    assert set(tracks["split"]) == {"train", "valid"}
+    assert set(tracks["split"]) == {"train", "valid", "test"}
     assert tracks["n_frames"].between(1285, 1300).mean() > 0.9  # 30-s clips: 1 + 661,500 / 512 ~ 1293 frames
     assert "209 usable tracks" in capsys.readouterr().out
     # the stored frames are the front end's output, to float16 precision
@@ -132,3 +134,39 @@ def test_kill_9_then_rerun_resumes_without_redoing_or_corrupting(shared_data, li
         np.testing.assert_array_equal(store.track(tid), reference.track(tid))
     resumed, uninterrupted = pd.read_csv(work / "tracks.csv"), pd.read_csv(tmp_path / "fresh/tracks.csv")
     pd.testing.assert_frame_equal(resumed.drop(columns="path"), uninterrupted.drop(columns="path"))
+
+
+def test_test_fraction_0_prepares_the_two_way_split_of_older_work_directories(shared_data, link_manifest, tmp_path,
+                                                                             capsys):
+    excerpts = sorted((shared_data / "gtzan10_excerpts/audio").glob("*.wav"))[::6][:40]
+    rows = [{"path": f"audio/{p.name}", "genre": p.name.split(".")[0], "artist": p.name[:-4]} for p in excerpts]
+    csv = link_manifest(tmp_path / "D", rows, {f"audio/{p.name}": p for p in excerpts})
+    for name, extra in (("three", []), ("two", ["--test-fraction", "0"])):
+        assert main(["prepare", str(csv), "--workdir", str(tmp_path / name), "--no-progress", "--jobs", "1",
+                     *extra]) == 0
+    three = pd.read_csv(tmp_path / "three/tracks.csv")
+    two = pd.read_csv(tmp_path / "two/tracks.csv")
+    assert set(two["split"]) == {"train", "valid"} and set(three["split"]) == {"train", "valid", "test"}
+    genres = set(two["genre"])  # 7, one with only two tracks (metal)
+    assert set(two.loc[two["split"] == "valid", "genre"]) == genres
+    assert set(three.loc[three["split"] == "test", "genre"]) == genres
+    # metal's second track trains, so it has no validation track: said, not hidden
+    assert set(three.loc[three["split"] == "valid", "genre"]) == genres - {"metal"}
+    assert "warning: no validation track of genre(s) 'metal'" in capsys.readouterr().err
+    # a work directory saved before the test side existed was split two ways: it stays usable as it is
+    saved = json.loads((tmp_path / "two/dataset.json").read_text())
+    del saved["settings"]["test_fraction"], saved["settings"]["folds"], saved["settings"]["fold"]
+    (tmp_path / "two/dataset.json").write_text(json.dumps(saved))
+    prepare(csv, tmp_path / "two", test_fraction=0, jobs=1, progress=False)
+    with pytest.raises(SettingsMismatch, match="test_fraction"):
+        prepare(csv, tmp_path / "two", jobs=1, progress=False)
+
+
+def test_the_test_fraction_is_checked_before_any_work(tmp_path, capsys):
+    (tmp_path / "tracks.csv").write_text("path,genre,artist\na.wav,rock,A\n")
+    argv = ["prepare", str(tmp_path / "tracks.csv"), "--workdir", str(tmp_path / "W"), "--valid-fraction", "0.4",
+            "--test-fraction", "0.6"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--valid-fraction 0.4 and --test-fraction 0.6 add up to 1" in err
+    assert not (tmp_path / "W").exists()

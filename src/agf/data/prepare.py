@@ -51,6 +51,7 @@ class PrepareSummary:
                          f"{int(t['artist'].isna().sum())} tracks without artist  padded (<1 s): {int(t['padded'].sum())}")
             # per genre, so that a genre missing from a split shows at a glance
             counts = pd.crosstab(t["genre"], t["split"], margins=True, margins_name="all")
+            counts = counts[[c for c in ("train", "valid", "test", "all") if c in counts.columns]]
             counts.index.name = counts.columns.name = None
             lines.append("tracks per genre and split:")
             lines += ["  " + line for line in counts.to_string().splitlines()]
