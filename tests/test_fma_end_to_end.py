@@ -68,7 +68,7 @@ def test_experiment_runs_every_case_on_the_real_labels(experiment, fma_tracks):
     assert (tracks["artist"].to_numpy() == by_id.loc[tracks["track_id"], ("artist", "id")].astype(str).to_numpy()).all()
     # `agf experiment` splits by artist (its default): no artist on both sides
     sides = tracks.groupby("artist")["split"].nunique()
-    assert set(tracks["split"]) == {"train", "valid"} and (sides == 1).all()
+    assert set(tracks["split"]) == {"train", "valid", "test"} and (sides == 1).all()
     results = pd.read_csv(workdir / "results.csv", dtype={"tasks": str})
     assert set(zip(results["arch"], results["tasks"])) == \
         {("stn", "g"), ("stn", "s"), ("stn", "gs"), ("mtn", "gs"), ("baseline", "-")}

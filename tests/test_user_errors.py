@@ -46,7 +46,11 @@ def test_source_split_without_a_split_column_is_refused_before_decoding(tmp_path
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["prepare", "synthetic:24", "--valid-fraction", "1.5"], "valid fraction must be a number in (0, 1)"),
-    (["prepare", "synthetic:24", "--split", "album"], "split must be one of 'artist', 'random', 'source'"),
+    (["prepare", "synthetic:24", "--split", "albums"], "split must be one of 'artist', 'random', 'source'"),
+    (["prepare", "synthetic:24", "--valid-fraction", "0.5", "--test-fraction", "0.5"], "--test-fraction"),
+    (["prepare", "synthetic:24", "--label-noise", "1"], "label noise must be a number in [0, 1), got 1.0"),
+    (["experiment", "synthetic:24", "--folds", "1"], "--folds 1: cross-validation needs at least 2 folds"),
+    (["experiment", "synthetic:24", "--folds", "3", "--split", "date"], "--folds needs --split artist, album or"),
     (["experiment", "synthetic:24", "--tasks", "xq"], "unknown task(s) 'q', 'x'"),
     (["experiment", "synthetic:24", "--archs", "stn,cnn"], "--archs stn,cnn: choose from stn, mtn"),
     (["experiment", "synthetic:24", "--epochs", "0"], "epochs must be a whole number >= 1, got 0"),

@@ -30,8 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
     add_split_options(parser)
     parser.add_argument("--folds", type=int, default=1, metavar="K",
-                        help="run the grid on K artist-grouped folds (each fold's test tracks held out once) and "
-                             "report their mean with intervals over tracks and over folds; K >= 2")
+                        help="run the grid on K folds (grouped as --split groups tracks: by artist by default), each "
+                             "fold's test tracks held out once, and report the folds pooled, with intervals over "
+                             "tracks and over folds; K >= 2")
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=process_count("--workers"),
                         help="local cluster size (default: one per GPU, else cores / 2)")

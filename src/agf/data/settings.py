@@ -40,9 +40,18 @@ class DatasetSettings(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        problem = shares_problem(self.valid_fraction, self.test_fraction, self.folds, self.fold)
+        problem = (shares_problem(self.valid_fraction, self.test_fraction, self.folds, self.fold)
+                   or folds_problem(self.split, self.folds))
         if problem:
             raise SettingsError(problem)
+
+
+def folds_problem(split: str, folds: int) -> str | None:
+    """Why ``split`` cannot be cut into ``folds`` folds, or None: the source's split and the newest tracks
+    are one held-out set each, not K."""
+    if folds > 1 and split in ("source", "date"):
+        return f"--folds needs --split artist, album or random (got --split {split})"
+    return None
 
 
 def shares_problem(valid_fraction: float, test_fraction: float, folds: int, fold: int) -> str | None:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-from agf.data.settings import STRATEGIES, shares_problem
+from agf.data.settings import STRATEGIES, folds_problem, shares_problem
 from agf.datasets.tracks import Dataset, Track
 from agf.errors import AgfError
 
@@ -55,7 +55,6 @@ GROUPINGS = {
     "artist": _Grouping("artist", _artist, "are by one artist"),
     "album": _Grouping("album", _album, "come from one album"),
 }
-_FOLDS_NEED = "--folds needs --split artist, album or random"
 
 
 def check_split(dataset: Dataset, strategy: str, *, folds: int = 1) -> set[str]:
@@ -73,8 +72,8 @@ def check_split(dataset: Dataset, strategy: str, *, folds: int = 1) -> set[str]:
     """
     if strategy not in STRATEGIES:
         raise SplitError(f"unknown split {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if folds > 1 and strategy in ("source", "date"):
-        raise SplitError(f"{_FOLDS_NEED} (got --split {strategy})")
+    if problem := folds_problem(strategy, folds):
+        raise SplitError(problem)
     if strategy == "source" and not dataset.has_split:
         raise SplitError(f"{dataset.name} has no split of its own (no 'split' column, or one ending in "
                          "'_split', with train/valid/test values); use --split artist or --split random")
@@ -159,8 +158,8 @@ def assign_splits(tracks: list[Track], *, strategy: str = "artist", valid_fracti
     """
     if strategy not in STRATEGIES:
         raise SplitError(f"unknown split {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if folds > 1 and strategy in ("source", "date"):
-        raise SplitError(f"{_FOLDS_NEED} (got --split {strategy})")
+    if problem := folds_problem(strategy, folds):
+        raise SplitError(problem)
     if strategy == "source":
         if not any(t.split for t in tracks):
             raise SplitError("the source has no split of its own; use --split artist or random")

@@ -170,6 +170,8 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
     if folds != 1:
         check_folds(folds)
+    # the split's own checks, before a fold's folders are made
+    DatasetSettings(source, split, valid_fraction, chosen.seed, label_noise, test_fraction, folds)
     n_workers = check_workers(workers) if workers is not None else default_workers()
     if cluster:
         check_cluster(cluster)
