@@ -240,6 +240,7 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
     if records and genres and best is not None:
         chosen = record_scores(records[(best["arch"], best["tasks"])], genres)
         per_genre = chosen.per_class()
+        per_genre["support"] = per_genre["support"].astype(str)  # a count, not a score of 4 decimals
         plot_confusion(chosen, wd.report("confusion.png"),
                        title=f"{best['arch']} {best['tasks']}, {chosen.n_tracks} {on} tracks")
         images = {f"Confusion matrix of the chosen case on the {on} tracks": wd.report("confusion.png"), **images}
