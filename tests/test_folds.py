@@ -92,6 +92,7 @@ def test_folds_combine_into_every_track_once():
     row = combined.iloc[0]
     assert row["log_loss"] == pytest.approx(-(2 * np.log(0.5) + np.log(0.25)) / 3)  # pooled over the 3 tracks
     assert row["valid_log_loss"] == pytest.approx(0.9) and row["n_test_tracks"] == 3
+    assert (row["n_train_tracks"], row["n_val_tracks"]) == (5, 2)  # a fold's, not the folds' sum
     assert row["per_track"]["fold"] == [0, 0, 1]
     assert (row["log_loss_folds_low"], row["log_loss_folds_high"]) == pytest.approx(
         fold_interval([-np.log(0.5), -np.log(0.25)]))

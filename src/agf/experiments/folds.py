@@ -53,8 +53,9 @@ def fold_workdir(wd: Workdir, fold: int) -> Workdir:
 
 def combine_folds(results: list[pd.DataFrame], genres: tuple[str, ...]) -> pd.DataFrame:
     """One row per case found in every fold: scores pooled over all folds' test tracks, the mean validation
-    log loss (what the grid chooses on), track counts summed, and a t interval over the folds' scores
-    (``<metric>_folds_low``, ``<metric>_folds_high``)."""
+    log loss (what the grid chooses on), the mean training and validation tracks of a fold and the test
+    tracks of all folds, and a t interval over the folds' scores (``<metric>_folds_low``,
+    ``<metric>_folds_high``)."""
     keyed = [r.set_index(["arch", "tasks"]) for r in results]
     common = [key for key in keyed[0].index if all(key in k.index for k in keyed[1:])]
     missing = sorted({f"{arch} {tasks}" for k in keyed for arch, tasks in k.index} - {f"{a} {t}" for a, t in common})
@@ -71,8 +72,10 @@ def combine_folds(results: list[pd.DataFrame], genres: tuple[str, ...]) -> pd.Da
                "log_loss": scores.log_loss, "f1_macro": scores.macro_f1, "accuracy": scores.accuracy,
                "valid_log_loss": float(np.mean([r["valid_log_loss"] for r in per_fold])),
                "scored_on": per_fold[0]["scored_on"],
-               **{column: int(sum(r[column] for r in per_fold))
-                  for column in ("n_train_tracks", "n_val_tracks", "n_test_tracks")},
+               # per fold, as a fold trains and validates; every track is tested once, so the test tracks add up
+               "n_train_tracks": round(np.mean([r["n_train_tracks"] for r in per_fold])),
+               "n_val_tracks": round(np.mean([r["n_val_tracks"] for r in per_fold])),
+               "n_test_tracks": int(sum(r["n_test_tracks"] for r in per_fold)),
                "per_track": record}
         for metric in METRICS:
             row[f"{metric}_folds_low"], row[f"{metric}_folds_high"] = fold_interval([r[metric] for r in per_fold])
