@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--levels", type=float, nargs="+", default=[0.0, 0.2, 0.4])
     parser.add_argument("--tasks", default="gm")
-    parser.add_argument("--folds", type=int, default=1)
+    parser.add_argument("--folds", type=int, help="K folds per level (default: one split)")
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS))
     parser.add_argument("--epochs", type=int)
     args = parser.parse_args()
@@ -83,10 +83,11 @@ def main() -> None:
         rows.append(summarise(level, level_dir))
     table = pd.DataFrame(rows).set_index("label noise")
     command = (f"python bench/label_noise_study.py {args.source} --workdir W --levels {' '.join(map(str, args.levels))}"
-               f" --tasks {args.tasks} --preset {args.preset}" + (f" --folds {args.folds}" if args.folds > 1 else "")
+               f" --tasks {args.tasks} --preset {args.preset}" + (f" --folds {args.folds}" if args.folds else "")
                + (f" --epochs {args.epochs}" if args.epochs else ""))
+    minutes = (time.perf_counter() - started) / 60
     text = "\n".join([f"# Label noise: {args.source}", "", f"- command: `{command}`",
-                      f"- machine: {os.cpu_count()} CPU cores; wall time {(time.perf_counter() - started) / 60:.1f} min",
+                      f"- machine: {os.cpu_count()} CPU cores; wall time {minutes:.1f} min",
                       "- scores on the test tracks (true labels); 95 % bootstrap intervals; the g + AGF case is "
                       "the one chosen on validation at that level", "", _markdown(table), ""])
     (args.workdir / "label-noise.md").write_text(text)

@@ -24,7 +24,7 @@ from agf.evaluation.intervals import (
 from agf.experiments.folds import combine_folds, fold_workdir
 from agf.experiments.presets import Preset
 from agf.experiments.report import FOLD_COLUMNS, RESULT_COLUMNS
-from agf.experiments.runner import Execution, GridSettings, run_experiment, run_split
+from agf.experiments.runner import Execution, GridSettings, run_split
 from agf.timing import StageClock
 from agf.workdir import Workdir
 

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
     add_split_options(parser)
-    parser.add_argument("--folds", type=int, default=1, metavar="K",
+    parser.add_argument("--folds", type=int, metavar="K",
                         help="run the grid on K folds (grouped as --split groups tracks: by artist by default), each "
                              "fold's test tracks held out once, and report the folds pooled, with intervals over "
                              "tracks and over folds; K >= 2")

@@ -151,7 +151,7 @@ def _protocol(dataset: DatasetSettings, folds: int) -> str:
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
                    archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, split: str = "artist",
-                   valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int = 1,
+                   valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int | None = None,
                    label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
                    device: str = "auto", jobs: int | None = None, progress: bool = True,
                    command: str | None = None) -> Path:
@@ -159,19 +159,19 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
 
     ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its cases live in
     ``DIR/grid/<preset name>``. ``split``, ``valid_fraction``, ``test_fraction`` and ``label_noise``
-    are :func:`agf.data.prepare.prepare`'s. ``folds`` > 1 runs the grid once per fold
-    (:mod:`agf.experiments.folds`) and reports them combined. ``command``, when given, is quoted
-    in the report.
+    are :func:`agf.data.prepare.prepare`'s. ``folds`` (2 or more) runs the grid once per fold
+    (:mod:`agf.experiments.folds`) and reports them combined; None runs it once. ``command``, when
+    given, is quoted in the report.
     """
     started = time.perf_counter()
     clock = StageClock()
     wd = Workdir(workdir)
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
     asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
-    if folds != 1:
+    if folds is not None:
         check_folds(folds)
     # the split's own checks, before a fold's folders are made
-    DatasetSettings(source, split, valid_fraction, chosen.seed, label_noise, test_fraction, folds)
+    DatasetSettings(source, split, valid_fraction, chosen.seed, label_noise, test_fraction, folds or 1)
     n_workers = check_workers(workers) if workers is not None else default_workers()
     if cluster:
         check_cluster(cluster)
@@ -179,7 +179,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                "label_noise": label_noise, "jobs": jobs or os.cpu_count() or 1, "seed": chosen.seed,
                "progress": progress}
     execution = Execution(cluster, n_workers, device)
-    if folds == 1:
+    if folds is None:
         run = run_split(source, wd, asked, execution, options, clock)
     else:
         runs = []
@@ -194,7 +194,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         run = GridRun(combine_folds([r.results for r in runs], runs[0].genres), runs[0].kept, runs[0].genres,
                       [r.workdirs[0] for r in runs])
         print(f"=== the {folds} folds combined")
-    _conclude(wd, run, source, chosen, clock, started, command, folds=folds, bundle=True)
+    _conclude(wd, run, source, chosen, clock, started, command, folds=folds or 1, bundle=True)
     return wd.results_csv
 
 
