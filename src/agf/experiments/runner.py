@@ -186,10 +186,10 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
         for fold in range(folds):
             fold_wd = fold_workdir(wd, fold)
             print(f"=== fold {fold + 1} of {folds} ({fold_wd.root})")
-            fold_clock = StageClock()
+            fold_clock, fold_started = StageClock(), time.perf_counter()
             runs.append(run_split(source, fold_wd, asked, execution, {**options, "folds": folds, "fold": fold},
                                   fold_clock))
-            _conclude(fold_wd, runs[-1], source, chosen, fold_clock, started, command, folds=1, bundle=False)
+            _conclude(fold_wd, runs[-1], source, chosen, fold_clock, fold_started, command, folds=1, bundle=False)
             clock.merge(fold_clock)
         run = GridRun(combine_folds([r.results for r in runs], runs[0].genres), runs[0].kept, runs[0].genres,
                       [r.workdirs[0] for r in runs])
