@@ -10,7 +10,8 @@ tabulates, on the test tracks:
 - the paired difference g + AGF minus g only (negative: the factors help), its interval and p-value.
 
 The spectrograms are decoded once (the work directories share one store through links, as the
-folds of a grid do), and each level's grid resumes like any grid. Writes ``WORKDIR/label-noise.md``.
+folds of a grid do: agf.experiments.folds.share_decoded), and each level's grid resumes like any
+grid. Writes ``WORKDIR/label-noise.md``.
 
     python bench/label_noise_study.py SOURCE --workdir WORKDIR [--levels 0 0.2 0.4] [--tasks gm]
         [--folds K] [--preset quick] [--epochs N]
@@ -26,17 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from agf.experiments.folds import share_decoded
 from agf.experiments.presets import PRESETS
 from agf.experiments.runner import run_experiment
-
-
-def shared_store(root: Path, level_dir: Path) -> None:
-    """Link ``level_dir``'s store and generated source to ``root``'s: the audio is the same at every level."""
-    for name in ("store", "source"):
-        (root / name).mkdir(parents=True, exist_ok=True)
-        level_dir.mkdir(parents=True, exist_ok=True)
-        if not (level_dir / name).is_symlink():
-            (level_dir / name).symlink_to(os.path.relpath(root / name, level_dir), target_is_directory=True)
+from agf.workdir import Workdir
 
 
 def summarise(level: float, workdir: Path) -> dict:
@@ -76,7 +70,7 @@ def main() -> None:
     rows, started = [], time.perf_counter()
     for level in args.levels:
         level_dir = args.workdir / f"noise-{level:g}"
-        shared_store(args.workdir, level_dir)
+        share_decoded(Workdir(args.workdir), Workdir(level_dir))
         print(f"=== label noise {level:.0%}: {level_dir}", flush=True)
         run_experiment(args.source, level_dir, preset=preset, tasks=args.tasks, label_noise=level, folds=args.folds,
                        progress=False)

@@ -66,11 +66,17 @@ def test_a_fold_of_constant_scores_adds_no_spread():
     assert pooled[0] < 0.5  # without the folds, a resample can draw fold 1's lossless track four times
 
 
-def test_a_group_interval_of_one_model_is_its_own():
-    record = _record([f"t{i}" for i in range(30)], list(np.linspace(0.2, 0.9, 30)), [i % 3 > 0 for i in range(30)])
-    assert group_intervals([record], 2, seed=4) == metric_intervals(record, 2, seed=4)
+def test_a_group_interval_resamples_the_tracks_once_for_all_its_models():
+    # A's loss per track is x, B's is 2 - x: their mean is 1 on every track, so a group interval that draws
+    # the same tracks for both models is exactly (1, 1), while each model alone spreads widely
+    x = np.linspace(0.1, 1.9, 30)
+    ids = [f"t{i:02d}" for i in range(30)]
+    a, b = _record(ids, list(np.exp(-x)), [True] * 30), _record(ids, list(np.exp(x - 2)), [True] * 30)
+    assert group_intervals([a, b], 2, seed=4)["log_loss"] == pytest.approx((1.0, 1.0))
+    alone = metric_intervals(a, 2, seed=4)["log_loss"]
+    assert alone[1] - alone[0] > 0.3
     with pytest.raises(ValueError, match="same tracks"):
-        group_intervals([record, _record(["x"], [0.5], [True])], 2)
+        group_intervals([a, _record(["x"], [0.5], [True])], 2)
 
 
 def test_folds_combine_into_every_track_once():

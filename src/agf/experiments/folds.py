@@ -41,14 +41,20 @@ def check_folds(folds: int) -> None:
 def fold_workdir(wd: Workdir, fold: int) -> Workdir:
     """Fold ``fold``'s (0-based) work directory, created with its links to what the folds share."""
     fold_wd = Workdir(wd.fold_dir(fold))
-    for shared, linked in ((wd.store_dir, fold_wd.store_dir), (wd.source_dir, fold_wd.source_dir),
-                           (wd.essentia_cache_dir, fold_wd.essentia_cache_dir)):
-        shared.mkdir(parents=True, exist_ok=True)
+    share_decoded(wd, fold_wd)
+    return fold_wd
+
+
+def share_decoded(shared: Workdir, other: Workdir) -> None:
+    """Link ``other``'s spectrogram store, generated source and Essentia cache to ``shared``'s: what does not
+    depend on the split or the labels is made once (for the folds of a grid, or the noise levels of a study)."""
+    for made, linked in ((shared.store_dir, other.store_dir), (shared.source_dir, other.source_dir),
+                         (shared.essentia_cache_dir, other.essentia_cache_dir)):
+        made.mkdir(parents=True, exist_ok=True)
         linked.parent.mkdir(parents=True, exist_ok=True)
         if not linked.is_symlink():
             # relative, so that the work directory can be moved as a whole
-            linked.symlink_to(os.path.relpath(shared, linked.parent), target_is_directory=True)
-    return fold_wd
+            linked.symlink_to(os.path.relpath(made, linked.parent), target_is_directory=True)
 
 
 def combine_folds(results: list[pd.DataFrame], genres: tuple[str, ...]) -> pd.DataFrame:
