@@ -13,6 +13,8 @@
                                        vocabulary.txt, lda.npz, artist_groups.csv, targets.npz,
                                        report.md/.png, done.json (written last)
     W/factors/essentia_cache/          Essentia descriptors per track (task e), resumable
+    W/statistics/<settings digest>.csv the classical baseline's track statistics (MFCC and spectral
+                                       contrast), one row per track: the baseline's and the +b cases' input
     W/runs/<arch>-<tasks>/             a trained network: settings.json, inputs.json (what it
                                        learned from), weights.safetensors, log.csv, and
                                        checkpoint.pt while it trains
@@ -46,7 +48,8 @@ from pathlib import Path
 # the first component of every path above: what a work directory may write over
 OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
          "runs", "features", "transfer", "grid", "results.csv", "per_track.csv", "comparisons.csv", "report.md",
-         "report.html", "figure3.png", "calibration.png", "confusion.png", "timings.csv", "bundle", "folds")
+         "report.html", "figure3.png", "calibration.png", "confusion.png", "timings.csv", "bundle", "folds",
+         "statistics")
 
 
 class Workdir:
@@ -141,6 +144,13 @@ class Workdir:
     @property
     def bundle_dir(self) -> Path:
         return self.root / "bundle"
+
+    def statistics_csv(self, digest: str) -> Path:
+        """The track statistics computed with the settings of ``digest`` (agf.classifier.statistics)."""
+        return self.root / "statistics" / f"{digest}.csv"
+
+    def statistics_lock(self) -> Path:
+        return self.root / "statistics" / ".lock"
 
     def fold_dir(self, fold: int) -> Path:
         """The work directory of fold ``fold`` (0-based; its folder is numbered from 1) of a K-fold grid."""
