@@ -17,6 +17,7 @@ import pytest
 from agf.classifier.bundle import load_bundle
 from agf.classifier.predict import Predictor
 from agf.experiments.cluster import open_client
+from agf.experiments.grid import Case
 from agf.experiments.presets import Preset
 from agf.experiments.report import RESULT_COLUMNS
 from agf.experiments.runner import run_experiment
@@ -47,7 +48,8 @@ def test_grid_results_report_and_bundle(finished):
     results = pd.read_csv(finished / "results.csv", dtype={"tasks": str})
     assert list(results.columns) == RESULT_COLUMNS
     cases = set(zip(results["arch"], results["tasks"]))
-    assert cases == {("stn", "g"), ("stn", "m"), ("stn", "gm"), ("mtn", "gm"), ("baseline", "-")}
+    assert cases == {("stn", "g"), ("stn", "m"), ("stn", "gm"), ("mtn", "gm"), ("baseline", "-"),
+                     ("stn", "g+b"), ("stn", "gm+b"), ("mtn", "gm+b")}  # +b: with the classical statistics
     assert (results["n_val_tracks"] > 0).all() and (results["n_train_tracks"] > results["n_val_tracks"]).all()
     # chosen on validation, reported on the held-out test tracks
     assert (results["scored_on"] == "test").all() and (results["n_test_tracks"] > 0).all()
@@ -63,7 +65,9 @@ def test_grid_results_report_and_bundle(finished):
     assert (results["log_loss_high"] > results["log_loss_low"]).all()
     comparisons = pd.read_csv(finished / "comparisons.csv")
     assert comparisons["question"].tolist() == ["g + artist group factors vs g only (Table 3)",
-                                                "MTN vs STN of the same tasks", "best case vs classical baseline"]
+                                                "MTN vs STN of the same tasks",
+                                                "+ classical statistics vs networks only (best +b case)",
+                                                "best case vs classical baseline"]
     assert comparisons[["a", "b"]].values.tolist()[1] == ["mtn gm", "stn gm"]
     assert ((comparisons["low"] <= comparisons["log_loss_a_minus_b"])
             & (comparisons["log_loss_a_minus_b"] <= comparisons["high"])).all()
@@ -85,14 +89,17 @@ def test_grid_results_report_and_bundle(finished):
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")
     for stage in ("read (or generate) the dataset", "decode and log-mel", "factor words and k-means dictionaries",
                   "LDA artist groups", "training steps", "checkpoints", "validation loss", "segment features",
-                  "MLP training", "scoring", "classical baseline", "Dask: cluster start and stop"):
+                  "MLP training", "scoring", "classical baseline", "track statistics",
+                  "Dask: cluster start and stop"):
         assert timings.loc[stage, "wall_s"] > 0 and timings.loc[stage, "calls"] >= 1, stage
     assert (finished / "report.md").is_file() and (finished / "figure3.png").stat().st_size > 0
     # the bundle is the best deep case by validation log loss, and classifies audio files
-    best = deep["valid_log_loss"].idxmin()
+    best = Case.of_row(*deep["valid_log_loss"].idxmin())
     predictor = Predictor(finished / "bundle", device="cpu")
-    expected = [f"mtn-{best[1]}"] * len(best[1]) if best[0] == "mtn" else [f"stn-{t}" for t in best[1]]
+    tasks = "".join(best.tasks)
+    expected = [f"mtn-{tasks}"] * len(tasks) if best.arch == "mtn" else [f"stn-{t}" for t in tasks]
     assert [Path(ref.run_dir).name for ref in predictor.bundle.model.refs] == expected
+    assert (predictor.bundle.model.statistics is not None) == best.statistics
     audio = sorted((finished / "source" / "audio").glob("*.flac"))[0]
     out = predictor.predict_file(audio)
     assert set(out.probabilities) == set(pd.read_csv(finished / "tracks.csv")["genre"])

@@ -71,7 +71,8 @@ def test_experiment_runs_every_case_on_the_real_labels(experiment, fma_tracks):
     assert set(tracks["split"]) == {"train", "valid", "test"} and (sides == 1).all()
     results = pd.read_csv(workdir / "results.csv", dtype={"tasks": str})
     assert set(zip(results["arch"], results["tasks"])) == \
-        {("stn", "g"), ("stn", "s"), ("stn", "gs"), ("mtn", "gs"), ("baseline", "-")}
+        {("stn", "g"), ("stn", "s"), ("stn", "gs"), ("mtn", "gs"), ("baseline", "-"),
+         ("stn", "g+b"), ("stn", "gs+b"), ("mtn", "gs+b")}
     assert np.isfinite(results[["log_loss", "f1_macro", "accuracy"]].to_numpy()).all()
     assert (results["n_train_tracks"] == (tracks["split"] == "train").sum()).all()
 

@@ -36,7 +36,7 @@
     W/timings.csv                      wall and CPU seconds of each stage of the last grid run
     W/bundle/                          the case of the grid chosen on validation, for agf predict
     W/folds/<k>/                       with agf experiment --folds K: fold k's own work directory, its
-                                       store, source and factors/essentia_cache links to W's
+                                       store, source, factors/essentia_cache and statistics links to W's
 
 Nothing here reads or writes a file: the stages do, through these paths.
 """
@@ -145,12 +145,16 @@ class Workdir:
     def bundle_dir(self) -> Path:
         return self.root / "bundle"
 
+    @property
+    def statistics_dir(self) -> Path:
+        return self.root / "statistics"
+
     def statistics_csv(self, digest: str) -> Path:
         """The track statistics computed with the settings of ``digest`` (agf.classifier.statistics)."""
-        return self.root / "statistics" / f"{digest}.csv"
+        return self.statistics_dir / f"{digest}.csv"
 
     def statistics_lock(self) -> Path:
-        return self.root / "statistics" / ".lock"
+        return self.statistics_dir / ".lock"
 
     def fold_dir(self, fold: int) -> Path:
         """The work directory of fold ``fold`` (0-based; its folder is numbered from 1) of a K-fold grid."""

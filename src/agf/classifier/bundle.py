@@ -7,7 +7,12 @@ Layout::
                                 MLP sizes and settings, segment hop
     networks/<run-name>/        copies of each needed run's settings.json and weights.safetensors
     mlp.safetensors             the transfer MLP; its metadata records the genres, networks, front
-                                end and hop it was trained with (format version 2)
+                                end and hop it was trained with (format version 2), and the track
+                                statistics it reads (version 4)
+
+A ``+b`` bundle's MLP also reads the file's classical track statistics: bundle.json's
+``statistics`` holds their settings and the training tracks' mean and std that standardise them
+(null for a bundle of networks only).
 
 Only JSON and safetensors are read when a bundle is opened: no pickle, so opening a bundle
 from elsewhere never executes code. Every field of bundle.json is checked before anything is
@@ -25,6 +30,7 @@ command line makes); re-export it for the full check.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import warnings
 from dataclasses import dataclass, fields
@@ -37,6 +43,7 @@ from safetensors import safe_open
 from agf import __version__
 from agf.atomic import write_json
 from agf.audio.mel import FrontEndSettings
+from agf.audio.statistics import StatisticsSettings
 from agf.classifier.model import (
     ModelError,
     TransferModel,
@@ -46,6 +53,7 @@ from agf.classifier.model import (
 )
 from agf.classifier.networks import RUN_FILES, NetworkRef, run_fingerprint
 from agf.classifier.settings import MLPSettings
+from agf.classifier.statistics import StatisticsInput
 from agf.errors import SettingsError
 from agf.models.dcnn import scaled_widths
 from agf.settings import to_dict
@@ -53,14 +61,17 @@ from agf.tasks import TASKS
 from agf.training.runs import WEIGHTS, TrainedRun, load_run
 
 BUNDLE_FORMAT = "agf-bundle"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)  # 1: no training record in mlp.safetensors; 1, 2: no temperature (1)
+FORMAT_VERSION = 4
+# 1: no training record in mlp.safetensors; 1, 2: no temperature (1); 1-3: no track statistics (networks only)
+READABLE_VERSIONS = (1, 2, 3, 4)
 KEYS = ("format", "format_version", "agf_version", "torch_version", "genres", "networks", "front_end", "hop", "mlp",
-        "temperature")
+        "temperature", "statistics")
+SINCE = {"temperature": 3, "statistics": 4}  # the keys later versions added
 TEMPERATURES = (0.05, 20.0)  # agf.evaluation.calibration's search range
 NETWORK_KEYS = ("run", "task", "fingerprint")
 MLP_KEYS = ("n_inputs", "hidden", "settings")
-RECORDED = ("genres", "networks", "front_end", "hop")  # what the MLP learned from, kept in its weights file
+# what the MLP learned from, kept in its weights file
+RECORDED = ("genres", "networks", "front_end", "hop", "statistics")
 MLP = "mlp.safetensors"
 FIX = "re-export the bundle with `agf transfer --bundle` or get an intact copy"
 
@@ -112,6 +123,7 @@ def write_bundle(model: TransferModel, path: Path | str, *, front_end: FrontEndS
         "hop": model.hop,
         "mlp": {"n_inputs": model.mlp.n_inputs, "hidden": model.mlp.hidden, "settings": to_dict(model.settings)},
         "temperature": model.temperature,
+        "statistics": model.statistics.to_json() if model.statistics else None,
     }
     record = json.dumps({key: description[key] for key in RECORDED}, sort_keys=True)
     save_mlp(model.mlp, tmp / MLP, metadata={"agf": record})
@@ -146,7 +158,9 @@ def load_bundle(path: Path | str) -> Bundle:
     settings = check.settings(MLPSettings, mlp_meta["settings"], "mlp.settings")
     hop = check.hop(meta["hop"], front_end, settings)
     refs, feature_width = check.networks(meta["networks"], front_end)
-    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width, "the width of the networks' features")
+    statistics = check.statistics(meta.get("statistics"))
+    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width + (statistics.width if statistics else 0),
+                          "the width of the networks' features" + (" and the track statistics" if statistics else ""))
     hidden = check.size(mlp_meta["hidden"], "mlp.hidden", settings.hidden, "mlp.settings.hidden")
     check.mlp_file(meta, n_inputs=n_inputs, hidden=hidden, n_genres=len(genres), front_end=front_end)
     try:
@@ -155,7 +169,7 @@ def load_bundle(path: Path | str) -> Bundle:
         raise BundleError(str(err)) from None
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(n["fingerprint"] for n in meta["networks"]),
                           genres=genres, mlp=mlp, settings=settings, hop=hop,
-                          temperature=check.temperature(meta.get("temperature", 1.0)))
+                          temperature=check.temperature(meta.get("temperature", 1.0)), statistics=statistics)
     return Bundle(path=path, model=model, front_end=front_end)
 
 
@@ -190,7 +204,7 @@ class _Checker:
             raise BundleError(f"{self.path}: bundle format version {version!r} (written by agf "
                               f"{meta.get('agf_version', '?')}); this agf {__version__} reads versions "
                               f"{', '.join(map(str, READABLE_VERSIONS))}: {hint}")
-        self.keys(meta, KEYS if version >= 3 else KEYS[:-1], "bundle.json")
+        self.keys(meta, tuple(k for k in KEYS if version >= SINCE.get(k, 1)), "bundle.json")
         for key in ("agf_version", "torch_version"):
             if not isinstance(meta[key], str):
                 raise self.bad(key, f"must be a version string, got {meta[key]!r}")
@@ -240,6 +254,24 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             raise self.bad("temperature", f"must be a number from {low} to {high}, got {value!r}")
         return float(value)
+
+    def statistics(self, value: Any) -> StatisticsInput | None:
+        """The track statistics the MLP reads, or None (networks only): settings within bounds, and a finite
+        mean and a positive std per statistic."""
+        if value is None:
+            return None
+        self.keys(value, ("settings", "mean", "std"), "statistics")
+        settings = self.settings(StatisticsSettings, value["settings"], "statistics.settings")
+        for key in ("mean", "std"):
+            numbers = value[key]
+            if not (isinstance(numbers, list) and len(numbers) == settings.width
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                            for x in numbers)):
+                raise self.bad(f"statistics.{key}", f"must be a list of {settings.width} finite numbers (one per "
+                                                    "statistic of statistics.settings)")
+        if min(value["std"]) <= 0:
+            raise self.bad("statistics.std", "must be positive (it divides)")
+        return StatisticsInput(settings, tuple(map(float, value["mean"])), tuple(map(float, value["std"])))
 
     def size(self, value: Any, field: str, expected: int, source: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -325,7 +357,7 @@ class _Checker:
             return
         if not isinstance(record, dict):
             raise BundleError(f"{file}: damaged training record; {FIX}")
-        for key in RECORDED:
+        for key in (k for k in RECORDED if meta["format_version"] >= SINCE.get(k, 1)):
             trained, said = record.get(key), meta[key]
             if isinstance(trained, dict) and isinstance(said, dict):  # the front end: name the setting
                 for name in sorted(set(trained) | set(said)):

@@ -3,7 +3,8 @@
 ``DIR/transfer/<name>/`` holds::
 
     settings.json      MLPSettings the MLP was trained with
-    model.json         networks (run folder relative to DIR, task, run fingerprint), genres, sizes
+    model.json         networks (run folder relative to DIR, task, run fingerprint), genres, sizes, and
+                       for a +b model the track statistics it reads and their standardisation
     inputs.json        digests of what the MLP learned from (agf.provenance)
     mlp.safetensors    the MLP's weights
     val_probs.csv      per validation track: true genre, predicted genre, the distribution
@@ -26,7 +27,8 @@ from agf.atomic import atomic_path, write_json
 from agf.classifier.mlp import TransferMLP
 from agf.classifier.networks import NetworkRef
 from agf.classifier.settings import MLPSettings
-from agf.errors import AgfError
+from agf.classifier.statistics import StatisticsInput
+from agf.errors import AgfError, SettingsError
 from agf.settings import load_settings, save_settings
 
 MODEL_FORMAT = "agf-transfer-model"
@@ -38,7 +40,8 @@ class ModelError(AgfError):
 
 @dataclass
 class TransferModel:
-    """An experiment's networks (in feature order), the genre MLP on top, and its genre names."""
+    """An experiment's networks (in feature order), the genre MLP on top, and its genre names; a +b model's
+    MLP also reads its track's statistics, after the networks' features."""
 
     refs: tuple[NetworkRef, ...]
     fingerprints: tuple[str, ...]  # run fingerprint of each ref when the MLP was trained
@@ -49,9 +52,12 @@ class TransferModel:
     # divides the log-probabilities of its track distributions (agf.evaluation.calibration): 1 as
     # trained; a bundle's is fitted on the validation tracks
     temperature: float = 1.0
+    statistics: StatisticsInput | None = None
 
     def describe(self) -> str:
-        return f"{len(self.refs)} networks ({', '.join(r.name for r in self.refs)}) -> {len(self.genres)} genres"
+        plus = f" + {self.statistics.width} track statistics" if self.statistics else ""
+        return (f"{len(self.refs)} networks ({', '.join(r.name for r in self.refs)}){plus} -> "
+                f"{len(self.genres)} genres")
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -69,6 +75,7 @@ def model_description(model: TransferModel, runs_root: Path) -> dict:
         "n_inputs": model.mlp.n_inputs,
         "hidden": model.mlp.hidden,
         "hop": model.hop,
+        "statistics": model.statistics.to_json() if model.statistics else None,
     }
 
 
@@ -130,7 +137,10 @@ def load_model(folder: Path, *, workdir: Path) -> TransferModel:
         mlp = load_mlp(folder / "mlp.safetensors", n_inputs=int(meta["n_inputs"]), hidden=int(meta["hidden"]),
                        n_genres=len(genres), what=what)
         hop = int(meta["hop"])
-    except (KeyError, TypeError, ValueError, FileNotFoundError, json.JSONDecodeError) as err:
+        # models of agf before the +b cases have no key: they read networks only
+        statistics = StatisticsInput.from_json(meta["statistics"]) if meta.get("statistics") else None
+    except (KeyError, TypeError, ValueError, FileNotFoundError, json.JSONDecodeError, SettingsError) as err:
         raise ModelError(f"{folder}: incomplete model description ({type(err).__name__}: {err}); {what}") from None
-    return TransferModel(refs=refs, fingerprints=fingerprints, genres=genres, mlp=mlp, settings=settings, hop=hop)
+    return TransferModel(refs=refs, fingerprints=fingerprints, genres=genres, mlp=mlp, settings=settings, hop=hop,
+                         statistics=statistics)
 

@@ -1,6 +1,7 @@
 """Scoring a transfer model on a split of the work directory's tracks (SPEC section 5).
 
-A track's distribution is the mean of its segments' softmax outputs; the metrics come from
+A track's distribution is the mean of its segments' softmax outputs (a ``+b`` model's segments
+carry their track's statistics too); the metrics come from
 :mod:`agf.evaluation.metrics`, which knows nothing of models.
 """
 
@@ -19,6 +20,7 @@ from agf.classifier.features import extract_features
 from agf.classifier.mlp import segment_probabilities_many, track_means
 from agf.classifier.model import ModelError, TransferModel, load_model
 from agf.classifier.networks import run_fingerprint
+from agf.classifier.statistics import statistics_of, with_statistics
 from agf.data.tables import genre_indices, load_tracks
 from agf.device import resolve_device
 from agf.errors import AgfError
@@ -64,10 +66,19 @@ def track_probabilities_many(workdir: Path | str, models: Sequence[TransferModel
     with clock.stage("segment features"):
         features = extract_features(workdir, union, device=device, progress=progress, hop=hops.pop())
         x, track = features.select(track_ids)
-    columns = [features.columns([union.index(ref) for ref in model.refs]) for model in models]
+    read = list(dict.fromkeys(model.statistics for model in models if model.statistics))
+    if read:
+        with clock.stage("track statistics"):
+            raw = {settings: statistics_of(workdir, track_ids, settings, progress=progress)
+                   for settings in {item.settings for item in read}}
+        x, extra = with_statistics(x, track, read, raw)
+    columns = [np.concatenate([features.columns([union.index(ref) for ref in model.refs]),
+                               extra[read.index(model.statistics)] if model.statistics else np.zeros(0, np.int64)])
+               for model in models]
     for model, cols in zip(models, columns):
         if len(cols) != model.mlp.n_inputs:
-            raise ModelError(f"the networks give {len(cols)}-d features but the MLP expects {model.mlp.n_inputs}")
+            raise ModelError(f"the networks (and statistics) give {len(cols)}-d features but the MLP expects "
+                             f"{model.mlp.n_inputs}")
     with clock.stage("scoring", torch.cuda.synchronize if torch_device.type == "cuda" else None):
         probs = segment_probabilities_many([model.mlp for model in models], x, columns, device=torch_device)
         return [apply_temperature(track_means(p, track, len(track_ids)), model.temperature)

@@ -5,7 +5,8 @@ Each question compares two cases scored on the same tracks (:func:`agf.evaluatio
 - does learning artist group factors help? the best case with g and AG tasks against the STN g (Table 3);
 - does sharing a first block help? the MTN against the STN of the same tasks, for the most tasks;
 - is it the tasks or the size? the best N-task STN or MTN against the wSTN of N tasks (Table 5);
-- is the deep model worth it? the best case against the classical baseline.
+- is the deep model worth it? the best case against the classical baseline;
+- do the classical statistics add to the networks? the best ``+b`` case against the same case without.
 
 "The best" is picked on the validation tracks (``valid_log_loss``), and the pair is compared on
 the test tracks, which the choice never saw. A grid without test tracks (a two-way split) can
@@ -21,6 +22,8 @@ import pandas as pd
 
 from agf.evaluation.intervals import metric_intervals, paired_difference
 from agf.evaluation.metrics import PROB_FLOOR
+from agf.experiments.grid import paper_cases
+from agf.tasks import STATISTICS_SUFFIX
 
 COMPARISON_COLUMNS = ["question", "a", "b", "log_loss_a_minus_b", "low", "high", "p_value", "folds_a_better"]
 
@@ -55,7 +58,8 @@ def _folds_a_better(a: dict[str, list], b: dict[str, list]) -> str:
 
 def paired_comparisons(results: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
     """One row per question the grid's cases can answer (none when a case it needs is missing)."""
-    deep = results[results["arch"] != "baseline"]
+    every = results[results["arch"] != "baseline"]
+    deep = paper_cases(results)
     pairs = []
     genre_only = deep[(deep["arch"] == "stn") & (deep["tasks"] == "g")]
     with_ag = deep[deep["tasks"].str.contains("g") & (deep["tasks"].str.len() > 1)]
@@ -73,9 +77,16 @@ def paired_comparisons(results: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         if len(same_n):
             pairs.append((f"multi-task vs wSTN of equal size, N = {wstn['n_tasks']} (Table 5)",
                           _best(same_n), wstn))
+    plus_b = every[every["tasks"].str.endswith(STATISTICS_SUFFIX)]
+    if len(plus_b):
+        with_b = _best(plus_b)
+        without = deep[(deep["arch"] == with_b["arch"])
+                       & (deep["tasks"] == with_b["tasks"].removesuffix(STATISTICS_SUFFIX))]
+        if len(without):
+            pairs.append(("+ classical statistics vs networks only (best +b case)", with_b, without.iloc[0]))
     baseline = results[results["arch"] == "baseline"]
-    if len(deep) and len(baseline):
-        pairs.append(("best case vs classical baseline", _best(deep), baseline.iloc[0]))
+    if len(every) and len(baseline):
+        pairs.append(("best case vs classical baseline", _best(every), baseline.iloc[0]))
     rows = []
     for question, a, b in pairs:
         d = paired_difference(a["per_track"], b["per_track"], seed=seed)

@@ -4,7 +4,8 @@ Fold k's work directory ``W/folds/<k>`` is an ordinary work directory: its track
 that fold k's test tracks are held out (:func:`agf.data.splits.assign_splits`), and every
 factor fit, network and MLP in it learns from its own training tracks only. What does not
 depend on the split is shared through symbolic links, so it is made once for all folds: the
-spectrogram store, a synthetic source's audio and the Essentia descriptors of each track.
+spectrogram store, a synthetic source's audio, and the Essentia descriptors and classical
+statistics of each track.
 
 Every track is a test track of exactly one fold, so the folds' test records concatenate into
 one record per case covering every track; its scores are pooled over all tracks, and its
@@ -46,10 +47,12 @@ def fold_workdir(wd: Workdir, fold: int) -> Workdir:
 
 
 def share_decoded(shared: Workdir, other: Workdir) -> None:
-    """Link ``other``'s spectrogram store, generated source and Essentia cache to ``shared``'s: what does not
-    depend on the split or the labels is made once (for the folds of a grid, or the noise levels of a study)."""
+    """Link ``other``'s spectrogram store, generated source, Essentia cache and track statistics to ``shared``'s:
+    what does not depend on the split or the labels is made once (for the folds of a grid, or the noise levels
+    of a study)."""
     for made, linked in ((shared.store_dir, other.store_dir), (shared.source_dir, other.source_dir),
-                         (shared.essentia_cache_dir, other.essentia_cache_dir)):
+                         (shared.essentia_cache_dir, other.essentia_cache_dir),
+                         (shared.statistics_dir, other.statistics_dir)):
         made.mkdir(parents=True, exist_ok=True)
         linked.parent.mkdir(parents=True, exist_ok=True)
         if not linked.is_symlink():

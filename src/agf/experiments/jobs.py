@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from agf.atomic import write_json
+from agf.audio.statistics import StatisticsSettings
 from agf.classifier.fit import network_input_name, transfer_many
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.scoring import Evaluation, evaluate_many
@@ -95,14 +96,16 @@ def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], pr
               "tracks": tracks_fingerprint(tracks)}
     refs = {case.name: [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
             for case in cases}
-    inputs = {name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in case_refs}}
-              for name, case_refs in refs.items()}
+    statistics = {"track statistics": fingerprint(StatisticsSettings())}
+    inputs = {case.name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in refs[case.name]},
+                          **(statistics if case.statistics else {})} for case in cases}
     rows = {case.name: _cached_row(wd.case_json(preset.name, case.name), inputs[case.name]) for case in cases}
     stale = [case for case in cases if rows[case.name] is None]
     said: list[str] = []
     if stale:
         with exclusive(wd.cases_lock(preset.name)):
-            models = transfer_many(wd.root, {case.name: refs[case.name] for case in stale}, settings=settings,
+            models = transfer_many(wd.root, {case.name: refs[case.name] for case in stale},
+                                   statistics=[case.name for case in stale if case.statistics], settings=settings,
                                    device=job_device(device), progress=False, retrain_on_other_settings=True,
                                    log=said.append, clock=clock)
             scored = {split: evaluate_many(wd.root, list(models.values()), split=split, device=job_device(device),
@@ -147,7 +150,7 @@ def _case_row(wd: Workdir, case: Case, evaluations: dict[str, Evaluation], refs:
                          title=f"{case.name}, {split} tracks: {evaluation.scores.describe()}")
     genres = next(iter(evaluations.values())).scores.genres
     runs = sorted({str(r.run_dir) for r in refs})
-    row = {"tasks": "".join(case.tasks), "arch": case.arch, "n_tasks": len(case.tasks),
+    row = {"tasks": case.label, "arch": case.arch, "n_tasks": len(case.tasks),
            "n_params": sum(load_run(run).n_params() for run in runs),
            **_row({split: (e.tracks, e.tracks[list(genres)].to_numpy()) for split, e in evaluations.items()},
                   genres, tracks),
@@ -163,14 +166,15 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     wd = Workdir(workdir)
     tracks = load_tracks(wd)
     settings = BaselineSettings()
-    inputs = {"baseline settings": fingerprint(settings), "tracks": tracks_fingerprint(tracks)}
+    inputs = {"baseline settings": fingerprint(settings), "track statistics": fingerprint(StatisticsSettings()),
+              "tracks": tracks_fingerprint(tracks)}
     row_path = wd.case_json(preset_name, "baseline")
     row = _cached_row(row_path, inputs)
     if row is not None:
         return JobResult(row, [], clock.stages, time.perf_counter() - started)
     genres = genre_classes(tracks)
     with clock.stage("classical baseline"):
-        scored = baseline_probabilities(tracks, genres, settings, splits=_scored_splits(tracks), progress=False)
+        scored = baseline_probabilities(wd, tracks, genres, settings, splits=_scored_splits(tracks), progress=False)
     row = {"tasks": "-", "arch": "baseline", "n_tasks": 0, "n_params": 0, **_row(scored, genres, tracks),
            "inputs": inputs}
     write_json(row_path, row)

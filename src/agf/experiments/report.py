@@ -5,7 +5,9 @@ except the paper's own published figures, shown beside ours and labelled as the 
 Scores are on the test tracks when the split has them (else on validation, and the report says
 so); every choice ("the best case") is made on the validation log loss. The 95 % intervals
 come from the per-track records: a case's from its own, a cell averaging several cases (Table 3,
-Figure 3) from resampling the tracks they share.
+Figure 3) from resampling the tracks they share. The paper's tables and figure hold the paper's
+cases only (:func:`agf.experiments.grid.paper_cases`); the ``+b`` cases appear in the list of all
+runs, in the choice of the best case and in the comparisons.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 from agf.atomic import write_text
 from agf.evaluation.intervals import group_intervals, record_scores
 from agf.evaluation.report import plot_confusion
+from agf.experiments.grid import paper_cases
 from agf.tasks import TASKS
 from agf.workdir import Workdir
 
@@ -81,7 +84,8 @@ def table3(results: pd.DataFrame, records: Records | None = None) -> pd.DataFram
 
     Single-task cases count for STN only (a single-task MTN is the STN), as in Table 4.
     """
-    deep = results[results["arch"].isin(["stn", "mtn"])].copy()
+    deep = paper_cases(results)
+    deep = deep[deep["arch"].isin(["stn", "mtn"])].copy()
     deep["with_g"] = deep["tasks"].str.contains("g")
     n_classes = _n_classes(records)
     rows = []
@@ -110,7 +114,8 @@ def _n_classes(records: Records | None) -> int:
 def table4(results: pd.DataFrame) -> pd.DataFrame:
     """One row per task set (paper order): STN and MTN log loss and F1, with their 95 % intervals when
     ``results`` has them."""
-    deep = results[results["arch"].isin(["stn", "mtn"])]
+    deep = paper_cases(results)
+    deep = deep[deep["arch"].isin(["stn", "mtn"])]
     order = sorted(deep["tasks"].unique(), key=lambda t: (len(t), [TASKS.index(c) for c in t]))
     with_ci = "log_loss_low" in results
     rows = []
@@ -130,6 +135,8 @@ def table4(results: pd.DataFrame) -> pd.DataFrame:
 def table5(results: pd.DataFrame) -> pd.DataFrame:
     """For N tasks: wSTN against the best N-task STN and MTN (best by validation log loss), with the log
     loss's 95 % interval when ``results`` has it."""
+    with_ci = "log_loss_low" in results
+    results = paper_cases(results)
     rows = []
     for n in sorted(results.loc[results["arch"] == "wstn", "n_tasks"].unique()):
         row = {"N": int(n)}
@@ -137,7 +144,7 @@ def table5(results: pd.DataFrame) -> pd.DataFrame:
             part = results[(results["arch"] == arch) & (results["n_tasks"] == n)]
             best = part.loc[part["valid_log_loss"].idxmin()] if len(part) else None
             row[f"LogLoss {arch}"] = best["log_loss"] if best is not None else np.nan
-            if "log_loss_low" in results:
+            if with_ci:
                 row[f"LogLoss {arch} 95% CI"] = (_interval(best["log_loss_low"], best["log_loss_high"])
                                                  if best is not None else "")
             row[f"F1 {arch}"] = best["f1_macro"] if best is not None else np.nan
@@ -154,7 +161,8 @@ def figure3(results: pd.DataFrame, path: Path, records: Records | None = None) -
     matplotlib.use("Agg")  # no display on servers; must precede pyplot
     import matplotlib.pyplot as plt
 
-    deep = results[results["arch"].isin(["stn", "mtn"])]
+    deep = paper_cases(results)
+    deep = deep[deep["arch"].isin(["stn", "mtn"])]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, metric, label in ((axes[0], "log_loss", "log loss (lower is better)"), (axes[1], "f1_macro", "macro F1")):
         for arch, marker in (("stn", "o"), ("mtn", "s")):

@@ -49,14 +49,14 @@ from agf.evaluation.metrics import log_loss
 from agf.experiments.cluster import check_cluster, check_workers, default_workers, job_result, open_client
 from agf.experiments.comparisons import add_intervals, paired_comparisons
 from agf.experiments.folds import check_folds, combine_folds, fold_workdir
-from agf.experiments.grid import GRID_ARCHS, networks_of, plan_cases
+from agf.experiments.grid import GRID_ARCHS, Case, networks_of, plan_cases
 from agf.experiments.jobs import JobResult, baseline_job, cases_job, train_job
 from agf.experiments.presets import PRESETS, Preset
 from agf.experiments.report import per_track_table, result_columns, write_report
 from agf.factors.build import build_factors
 from agf.factors.settings import FactorSettings
 from agf.settings import Settings, load_settings, replace_settings
-from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks, setup_name
+from agf.tasks import AG_TASKS, GENRE_TASK, TaskError, parse_tasks
 from agf.timing import StageClock
 from agf.workdir import Workdir
 
@@ -69,6 +69,7 @@ class GridSettings(Settings):
     tasks: tuple[str, ...]
     archs: tuple[str, ...]
     wstn: bool
+    statistics: bool = True  # the +b cases
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", parse_tasks(self.tasks))
@@ -150,7 +151,8 @@ def _protocol(dataset: DatasetSettings, folds: int) -> str:
 
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
-                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, split: str = "artist",
+                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, statistics: bool = True,
+                   split: str = "artist",
                    valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int | None = None,
                    label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
                    device: str = "auto", jobs: int | None = None, progress: bool = True,
@@ -158,8 +160,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     """Run (or finish, or bring up to date) the grid; returns the path of ``results.csv``.
 
     ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its cases live in
-    ``DIR/grid/<preset name>``. ``split``, ``valid_fraction``, ``test_fraction`` and ``label_noise``
-    are :func:`agf.data.prepare.prepare`'s. ``folds`` (2 or more) runs the grid once per fold
+    ``DIR/grid/<preset name>``. ``statistics`` adds the ``+b`` cases
+    (:func:`agf.experiments.grid.plan_cases`). ``split``, ``valid_fraction``, ``test_fraction`` and
+    ``label_noise`` are :func:`agf.data.prepare.prepare`'s. ``folds`` (2 or more) runs the grid once per fold
     (:mod:`agf.experiments.folds`) and reports them combined; None runs it once. ``command``, when
     given, is quoted in the report.
     """
@@ -167,7 +170,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     clock = StageClock()
     wd = Workdir(workdir)
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
-    asked = GridSettings(chosen, tasks, tuple(archs), wstn)  # every check before any work
+    asked = GridSettings(chosen, tasks, tuple(archs), wstn, statistics)  # every check before any work
     if folds is not None:
         check_folds(folds)
     # the split's own checks, before a fold's folders are made
@@ -219,10 +222,10 @@ def run_split(source: str, wd: Workdir, asked: GridSettings, execution: Executio
     dropped = [t for t in asked.tasks if t not in kept]
     if dropped:
         print(f"  tasks dropped (the dataset cannot provide them): {', '.join(dropped)}")
-    settings = GridSettings(chosen, kept, asked.archs, asked.wstn)
+    settings = dataclasses.replace(asked, tasks=kept)
     if diff := replace_settings(settings, wd.grid_dir(chosen.name) / "settings.json"):
         print(f"  the grid's settings changed since its last run ({diff}); what they change is redone")
-    cases = plan_cases(kept, asked.archs, asked.wstn)
+    cases = plan_cases(kept, asked.archs, asked.wstn, asked.statistics)
     networks = networks_of(cases)
     threads = _threads(n_workers) if not cluster else 1
     print(f"[3/5] {len(networks)} networks and {len(cases)} cases on "
@@ -273,7 +276,7 @@ def _conclude(wd: Workdir, run: GridRun, source: str, chosen: Preset, clock: Sta
     print(results[result_columns(results)].to_string(index=False))
     print("[5/5] report" + (" and bundle of the case chosen on validation" if bundle else ""))
     best = results[results["arch"] != "baseline"].sort_values(["valid_log_loss", "tasks"]).iloc[0]
-    name = setup_name(best["arch"], best["tasks"])
+    name = Case.of_row(best["arch"], best["tasks"]).name
     with clock.stage("calibration"):
         calibration, effect = _calibration([w.transfer_dir(name) for w in run.workdirs], wd.report("calibration.png"))
     if bundle:
