@@ -211,3 +211,21 @@ def test_command_refuses_s_without_subgenres_and_builds_the_rest(shared_data, li
     assert "s: refused: task s needs sub-genre labels" in out and "m: built" in out
     assert not (workdir / "factors/s").exists()
     assert main([*args, "--tasks", "s"]) == 2
+
+
+def test_factors_of_a_re_decoded_store_are_stale(tmp_path):
+    """The m words come from the store's frames: once a track's file changes and `agf prepare` decodes it
+    again, the factors built before are refused (rebuilt with ``rebuild``), not silently reused."""
+    settings = SyntheticSettings(n_tracks=12, n_genres=2, artists_per_genre=3, duration_s=2.0)
+    csv = generate_dataset(settings, tmp_path / "ds", progress=False)
+    workdir = tmp_path / "w"
+    prepare(csv, workdir, jobs=1, progress=False)
+    small = FactorSettings(n_clusters=8, n_groups=4)
+    assert build_factors(workdir, tasks=("m",), settings=small, progress=False) == {"m": "built"}
+    assert build_factors(workdir, tasks=("m",), settings=small, progress=False) == {"m": "skipped (already built)"}
+    audio = Path(load_tracks(Workdir(workdir))["path"].iloc[0])
+    audio.write_bytes(audio.read_bytes())  # rewritten: a new modification time, so prepare decodes it again
+    prepare(csv, workdir, jobs=1, progress=False)
+    refused = build_factors(workdir, tasks=("m",), settings=small, progress=False)["m"]
+    assert refused.startswith("refused:") and "another spectrogram store" in refused
+    assert build_factors(workdir, tasks=("m",), settings=small, rebuild=True, progress=False) == {"m": "built"}

@@ -282,7 +282,8 @@ def build_task(wd: Workdir, task: str, settings: FactorSettings, *, jobs: int = 
                      targets=targets.targets[train_mask], artists=train_artists, artist_groups=dist,
                      artist_tracks=n_tracks[filled])
     summary = {
-        "task": task, "tracks_fingerprint": tracks_fingerprint(tracks), "targets_fingerprint": targets.fingerprint(),
+        "task": task, "tracks_fingerprint": tracks_fingerprint(tracks),
+        "store_fingerprint": open_store(wd).fingerprint(), "targets_fingerprint": targets.fingerprint(),
         "n_train_tracks": int(train_mask.sum()), "n_held_out_tracks": int(targets.held_out.sum()),
         "n_train_artists": len(train_artists), "n_empty_train_bags": int((~filled).sum()),
         "n_valid_artists": len(valid_kept), "n_empty_valid_bags": int((~valid_filled).sum()),
@@ -299,8 +300,9 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
                   clock: StageClock | None = None) -> dict[str, str]:
     """Build every asked AG task; returns task -> "built" / "skipped (already built)" / "refused: reason".
 
-    A finished task with the same settings, built from the same tracks, is skipped. One built
-    with other settings or from other tracks (``tracks.csv`` changed since) is refused, or,
+    A finished task with the same settings, built from the same tracks and store, is skipped. One
+    built with other settings, from other tracks (``tracks.csv`` changed since) or from another
+    store (tracks re-decoded since) is refused, or,
     with ``rebuild``, built anew; a task the data cannot give is refused. The other tasks
     still run. ``log`` is told when a task is rebuilt and why; with ``progress`` also how each
     build went.
@@ -318,7 +320,7 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
     for task in tasks:
         folder = wd.factors_dir(task)
         if (folder / DONE_FILE).exists():
-            stale = _stale_reason(folder, settings, tracks)
+            stale = _stale_reason(folder, settings, tracks, open_store(wd).fingerprint())
             if stale is None:
                 results[task] = "skipped (already built)"
                 continue
@@ -343,11 +345,15 @@ def build_factors(workdir: Path | str, *, tasks: str | Sequence[str] = AG_TASKS,
     return results
 
 
-def _stale_reason(folder: Path, settings: FactorSettings, tracks: pd.DataFrame) -> str | None:
-    """Why the finished task in ``folder`` does not fit ``settings`` and ``tracks``, or None when it does."""
+def _stale_reason(folder: Path, settings: FactorSettings, tracks: pd.DataFrame, store: str) -> str | None:
+    """Why the finished task in ``folder`` does not fit ``settings``, ``tracks`` and the store of fingerprint
+    ``store``, or None when it does."""
     diff = settings_diff(json.loads((folder / "settings.json").read_text()).get("settings", {}), settings)
     if diff:
         return f"was built with other settings ({diff})"
     if json.loads((folder / DONE_FILE).read_text()).get("tracks_fingerprint") != tracks_fingerprint(tracks):
         return "was built from other tracks (tracks.csv changed since)"
+    # the words of m, d and e come from the decoded audio: a re-decoded store (changed files) makes them stale
+    if json.loads((folder / DONE_FILE).read_text()).get("store_fingerprint") != store:
+        return "was built from another spectrogram store (tracks re-decoded since)"
     return None
