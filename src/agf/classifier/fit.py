@@ -23,7 +23,7 @@ from agf.classifier.mlp import train_mlps
 from agf.classifier.model import TransferModel, load_model, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.settings import MLPSettings
-from agf.classifier.statistics import StatisticsInput, statistics_of, with_statistics
+from agf.classifier.statistics import StatisticsInput, statistics_inputs, statistics_of, with_statistics
 from agf.data.tables import (
     genre_classes,
     genre_indices,
@@ -35,7 +35,7 @@ from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.models.dcnn import scaled_widths
 from agf.provenance import changed_inputs, record_inputs
-from agf.settings import ensure_settings, fingerprint, replace_settings
+from agf.settings import ensure_settings, replace_settings
 from agf.tasks import STATISTICS_SUFFIX
 from agf.timing import StageClock
 from agf.training.runs import load_run
@@ -113,7 +113,7 @@ def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef
         ensure_settings(settings, folder / "settings.json")
         inputs = {"store": store.fingerprint(), "tracks": tracks_fingerprint(tracks),
                   **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs},
-                  **({"track statistics": fingerprint(StatisticsSettings())} if name in statistics else {})}
+                  **(statistics_inputs() if name in statistics else {})}
         if (folder / "mlp.safetensors").is_file():
             changed = changed_inputs(folder / INPUTS, inputs)
             if not changed:

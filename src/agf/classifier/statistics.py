@@ -37,8 +37,8 @@ def statistic_names(settings: StatisticsSettings) -> list[str]:
 
 def statistics_of(workdir: Path | str, track_ids: Sequence[str], settings: StatisticsSettings = StatisticsSettings(),
                   *, progress: bool = True) -> np.ndarray:
-    """``(len(track_ids), settings.width)`` float64 (of float32 values): the statistics of the work directory's tracks, computed
-    for the tracks the cache lacks (or whose audio path changed) and cached.
+    """``(len(track_ids), settings.width)`` float64 (of float32 values): the statistics of the work
+    directory's tracks, computed for the tracks the cache lacks (or whose audio path changed) and cached.
 
     Raises:
         AudioError: a track's audio can no longer be decoded (changed since ``agf prepare``).
@@ -61,6 +61,12 @@ def statistics_of(workdir: Path | str, track_ids: Sequence[str], settings: Stati
             write_csv(cached.reset_index(), cache, float_format="%.9g")
     # float32 as computed (the CSV's 9 digits give each float32 back exactly), float64 for what follows
     return cached.loc[list(track_ids), names].to_numpy(dtype=np.float32).astype(np.float64)
+
+
+def statistics_inputs(settings: StatisticsSettings = StatisticsSettings()) -> dict[str, str]:
+    """How an artefact that learned from the track statistics (a +b model, the baseline's row) records them
+    among its inputs (:mod:`agf.provenance`)."""
+    return {"track statistics": fingerprint(settings)}
 
 
 @dataclass(frozen=True)

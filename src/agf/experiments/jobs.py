@@ -17,11 +17,11 @@ import pandas as pd
 import torch
 
 from agf.atomic import write_json
-from agf.audio.statistics import StatisticsSettings
 from agf.classifier.fit import network_input_name, transfer_many
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.scoring import Evaluation, evaluate_many
 from agf.classifier.settings import MLPSettings
+from agf.classifier.statistics import statistics_inputs
 from agf.data.tables import genre_classes, genre_indices, load_tracks, open_store, tracks_fingerprint
 from agf.evaluation.intervals import per_track
 from agf.evaluation.metrics import score
@@ -96,9 +96,8 @@ def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], pr
               "tracks": tracks_fingerprint(tracks)}
     refs = {case.name: [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
             for case in cases}
-    statistics = {"track statistics": fingerprint(StatisticsSettings())}
     inputs = {case.name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in refs[case.name]},
-                          **(statistics if case.statistics else {})} for case in cases}
+                          **(statistics_inputs() if case.statistics else {})} for case in cases}
     rows = {case.name: _cached_row(wd.case_json(preset.name, case.name), inputs[case.name]) for case in cases}
     stale = [case for case in cases if rows[case.name] is None]
     said: list[str] = []
@@ -166,8 +165,7 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     wd = Workdir(workdir)
     tracks = load_tracks(wd)
     settings = BaselineSettings()
-    inputs = {"baseline settings": fingerprint(settings), "track statistics": fingerprint(StatisticsSettings()),
-              "tracks": tracks_fingerprint(tracks)}
+    inputs = {"baseline settings": fingerprint(settings), **statistics_inputs(), "tracks": tracks_fingerprint(tracks)}
     row_path = wd.case_json(preset_name, "baseline")
     row = _cached_row(row_path, inputs)
     if row is not None:
