@@ -21,7 +21,7 @@ from agf.evaluation.intervals import (
     per_track,
     resampled_rows,
 )
-from agf.experiments.folds import combine_folds, fold_workdir
+from agf.experiments.folds import combine_replicates, fold_workdir
 from agf.experiments.presets import Preset
 from agf.experiments.report import FOLD_COLUMNS, RESULT_COLUMNS
 from agf.experiments.runner import Execution, GridSettings, run_split
@@ -92,14 +92,15 @@ def test_folds_combine_into_every_track_once():
         return pd.DataFrame(rows)
 
     with pytest.warns(UserWarning, match="missing from some folds"):
-        combined = combine_folds([fold(["a", "b"], [0.5, 0.5], 0.8),
-                                  fold(["c"], [0.25], 1.0).iloc[:1]], ("x", "y"))
+        combined = combine_replicates([[fold(["a", "b"], [0.5, 0.5], 0.8)],
+                                       [fold(["c"], [0.25], 1.0).iloc[:1]]], ("x", "y"))
     assert combined[["arch", "tasks"]].values.tolist() == [["stn", "g"]]
     row = combined.iloc[0]
     assert row["log_loss"] == pytest.approx(-(2 * np.log(0.5) + np.log(0.25)) / 3)  # pooled over the 3 tracks
     assert row["valid_log_loss"] == pytest.approx(0.9) and row["n_test_tracks"] == 3
     assert (row["n_train_tracks"], row["n_val_tracks"]) == (5, 2)  # a fold's, not the folds' sum
-    assert row["per_track"]["fold"] == [0, 0, 1]
+    assert row["per_track"]["fold"] == [0, 0, 1] and "seed" not in row["per_track"]
+    assert "log_loss_seeds_sd" not in combined  # one seed: the columns of a grid without --seeds
     assert (row["log_loss_folds_low"], row["log_loss_folds_high"]) == pytest.approx(
         fold_interval([-np.log(0.5), -np.log(0.25)]))
 

@@ -57,7 +57,7 @@ def test_every_path_of_a_work_directory_is_one_it_owns(tmp_path):
              wd.case_json("p", "c"), wd.cases_lock("p"), wd.results_csv, wd.report("report.md"),
              wd.report("figure3.png"), wd.report("timings.csv"), wd.report("report.html"), wd.report("comparisons.csv"),
              wd.report("calibration.png"), wd.report("per_track.csv"), wd.report("confusion.png"),
-             wd.bundle_dir, wd.fold_dir(0)]
+             wd.bundle_dir, wd.fold_dir(0), wd.seed_dir(1), wd.statistics_csv("d"), wd.statistics_lock()]
     assert all(wd.owns(p) for p in paths)
     assert {p.relative_to(tmp_path).parts[0] for p in paths} == set(OWNED)
     assert not wd.owns(tmp_path / "audio/x.mp3") and not wd.owns(tmp_path) and not wd.owns(tmp_path.parent / "store")

@@ -37,6 +37,10 @@
     W/bundle/                          the case of the grid chosen on validation, for agf predict
     W/folds/<k>/                       with agf experiment --folds K: fold k's own work directory, its
                                        store, source, factors/essentia_cache and statistics links to W's
+    W/seeds/<j>/                       with agf experiment --seeds S: the own work directory of training
+                                       seed j (1 .. S-1; seed 0 trains in W), the same split trained with
+                                       the preset's seed + j, its store, source, factors/essentia_cache
+                                       and statistics links to W's; with --folds K, each fold's in W/folds/<k>/seeds/<j>
 
 Nothing here reads or writes a file: the stages do, through these paths.
 """
@@ -49,7 +53,7 @@ from pathlib import Path
 OWNED = (".lock", "dataset.json", "tracks.csv", "source.json", "errors.csv", "source", "store", "factors",
          "runs", "features", "transfer", "grid", "results.csv", "per_track.csv", "comparisons.csv", "report.md",
          "report.html", "figure3.png", "calibration.png", "confusion.png", "timings.csv", "bundle", "folds",
-         "statistics")
+         "statistics", "seeds")
 
 
 class Workdir:
@@ -159,3 +163,8 @@ class Workdir:
     def fold_dir(self, fold: int) -> Path:
         """The work directory of fold ``fold`` (0-based; its folder is numbered from 1) of a K-fold grid."""
         return self.root / "folds" / str(fold + 1)
+
+    def seed_dir(self, seed: int) -> Path:
+        """The work directory of training seed ``seed`` (1 .. S-1: seed 0 trains in this one) of a grid run with
+        S seeds."""
+        return self.root / "seeds" / str(seed)

@@ -37,6 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="run the grid on K folds (grouped as --split groups tracks: by artist by default), each "
                              "fold's test tracks held out once, and report the folds pooled, with intervals over "
                              "tracks and over folds; K >= 2")
+    parser.add_argument("--seeds", type=int, default=1, metavar="S",
+                        help="train every grid (each fold's, with --folds) S times, with seeds --seed .. --seed + S-1 "
+                             "on the split of --seed, and report how much each case's score moves with the seed "
+                             "alone (*_seeds_sd); costs S times the grid (default 1)")
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=process_count("--workers"),
                         help="local cluster size (default: one per GPU, else cores / 2)")
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     run_experiment(args.source, args.workdir, preset=preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
                    statistics=args.b_cases,
                    split=args.split, valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
-                   folds=args.folds, label_noise=args.label_noise,
+                   folds=args.folds, seeds=args.seeds, label_noise=args.label_noise,
                    cluster=args.cluster, workers=args.workers, device=args.device, progress=args.progress,
                    command=shlex.join(["agf", *sys.argv[1:]]))
     return 0

@@ -7,6 +7,10 @@ draw of tracks like these, and a *paired* bootstrap (both models scored on the s
 tracks) whether one model beats another on them. With K folds every track is tested once, by
 the models of its fold: the records of the folds are concatenated (each track carries its
 fold) and tracks are resampled within their fold, so each resample keeps every fold's size.
+With S training seeds every track is scored S times, once by each seed's models, on the same
+split: the S records of a track vary only with the seed, so they are one draw of a track, not S.
+A resample draws tracks and takes all their seeds' records with them (a cluster bootstrap), so
+the interval is over tracks, as without seeds: scoring a track S times does not count it S times.
 All functions are pure and seeded.
 """
 
@@ -33,19 +37,21 @@ def per_track(track_ids: list[str], y_true: np.ndarray, probs: np.ndarray) -> di
 
 
 def record_scores(record: dict[str, list], genres: tuple[str, ...]) -> Scores:
-    """The scores of a record (e.g. the K folds' records concatenated): what the intervals are intervals of."""
+    """The scores of a record (e.g. the K folds' records concatenated), pooled over all its scored tracks (with
+    training seeds, every track's record of every seed): what the intervals are intervals of."""
     confusion = confusion_matrix(np.asarray(record["y_true"]), np.asarray(record["y_pred"]), len(genres))
     return Scores(genres=tuple(genres), n_tracks=len(record["track_id"]), log_loss=float(_losses(record).mean()),
                   macro_f1=macro_f1(confusion), accuracy=accuracy(confusion), confusion=confusion)
 
 
-def concatenate(records: list[dict[str, list]]) -> dict[str, list]:
-    """The records of the K folds as one, each track tagged with its fold (0 .. K-1) in ``fold``."""
-    joined: dict[str, list] = {key: [] for key in (*records[0], "fold")}
-    for fold, record in enumerate(records):
+def concatenate(records: list[dict[str, list]], tag: str = "fold") -> dict[str, list]:
+    """The records of the K folds (or of the S training seeds: ``tag="seed"``) as one, each track tagged
+    with the index of its record (0 .. K-1) in ``tag``; tags the records already carry are kept."""
+    joined: dict[str, list] = {key: [] for key in (*records[0], tag)}
+    for index, record in enumerate(records):
         for key in records[0]:
             joined[key] += record[key]
-        joined["fold"] += [fold] * len(record["track_id"])
+        joined[tag] += [index] * len(record["track_id"])
     return joined
 
 
@@ -62,6 +68,26 @@ def resampled_rows(n_tracks: int, *, strata: list[int] | None = None, resamples:
         members = np.flatnonzero(strata == stratum)
         rows[:, members] = members[rng.integers(0, len(members), size=(resamples, len(members)))]
     return rows
+
+
+def resampled_records(record: dict[str, list], *, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+    """``(resamples, n_records)`` indices into ``record``, each row a draw of its tracks with replacement,
+    within their fold when it has folds (:func:`resampled_rows`); when it has training seeds (its ``seed``
+    key), every seed's record of a drawn track is taken together (a cluster bootstrap).
+
+    Raises:
+        ValueError: the seeds' records are not of the same tracks, in the same order.
+    """
+    if "seed" not in record:
+        return resampled_rows(len(record["track_id"]), strata=record.get("fold"), resamples=resamples, seed=seed)
+    tags, ids = np.asarray(record["seed"]), np.asarray(record["track_id"])
+    replicas = [np.flatnonzero(tags == tag) for tag in np.unique(tags)]
+    first = replicas[0]
+    if any(len(r) != len(first) or (ids[r] != ids[first]).any() for r in replicas):
+        raise ValueError("every training seed's record must be of the same tracks, in the same order")
+    strata = None if "fold" not in record else np.asarray(record["fold"])[first]
+    drawn = resampled_rows(len(first), strata=strata, resamples=resamples, seed=seed)
+    return np.concatenate([r[drawn] for r in replicas], axis=1)
 
 
 def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -87,9 +113,9 @@ def group_intervals(records: list[dict[str, list]], n_classes: int, *, resamples
     the same tracks (e.g. the cases of Table 3's cells): every resample draws the tracks once, for
     all the models, so the interval reflects the tracks the group shares."""
     first = records[0]
-    if any(r["track_id"] != first["track_id"] for r in records):
+    if any(r["track_id"] != first["track_id"] or r.get("seed") != first.get("seed") for r in records):
         raise ValueError("a group's interval needs every model scored on the same tracks")
-    rows = resampled_rows(len(first["track_id"]), strata=first.get("fold"), resamples=resamples, seed=seed)
+    rows = resampled_records(first, resamples=resamples, seed=seed)
     losses = np.mean([_losses(r)[rows].mean(axis=1) for r in records], axis=0)
     truths = [(np.asarray(r["y_true"]), np.asarray(r["y_pred"])) for r in records]
     hits = np.mean([(t == p)[rows].mean(axis=1) for t, p in truths], axis=0)
@@ -124,7 +150,7 @@ class Difference:
 def paired_difference(a: dict[str, list], b: dict[str, list], *, resamples: int = RESAMPLES, seed: int = 0,
                       level: float = LEVEL) -> Difference:
     """A's mean log loss minus B's over the same tracks, resampled in pairs (within folds, for the records
-    of several folds).
+    of several folds; each track with all its seeds' records, for the records of several training seeds).
 
     The p-value is twice the smaller share of resampled differences on either side of zero (at
     least ``1 / resamples``): the chance of a difference this far from zero if there were none.
@@ -132,10 +158,10 @@ def paired_difference(a: dict[str, list], b: dict[str, list], *, resamples: int 
     Raises:
         ValueError: the two records are not of the same tracks.
     """
-    if a["track_id"] != b["track_id"]:
+    if a["track_id"] != b["track_id"] or a.get("seed") != b.get("seed"):
         raise ValueError("a paired comparison needs both models scored on the same tracks")
     difference = _losses(a) - _losses(b)
-    rows = resampled_rows(len(difference), strata=a.get("fold"), resamples=resamples, seed=seed)
+    rows = resampled_records(a, resamples=resamples, seed=seed)
     samples = difference[rows].mean(axis=1)
     low, high = percentile_interval(samples, level)
     p_value = min(1.0, max(1 / resamples, 2 * min((samples <= 0).mean(), (samples >= 0).mean())))

@@ -31,34 +31,45 @@ RESULT_COLUMNS = ["tasks", "arch", "n_tasks", "n_params", *METRICS, "valid_log_l
                   *(f"{m}_{side}" for m in METRICS for side in ("low", "high"))]
 # with K folds: a t interval over the K folds' scores, beside the bootstrap over tracks
 FOLD_COLUMNS = [f"{m}_folds_{side}" for m in METRICS for side in ("low", "high")]
-PER_TRACK_COLUMNS = ["arch", "tasks", "fold", "track_id", "y_true", "y_pred", "p_true"]
+# with S training seeds: how much a case's score moves with the seed alone
+SEED_COLUMNS = [f"{m}_seeds_sd" for m in METRICS]
+# seed only with training seeds, so that a grid of one seed writes what it always did
+PER_TRACK_COLUMNS = ["arch", "tasks", "fold", "seed", "track_id", "y_true", "y_pred", "p_true"]
 Records = dict[tuple[str, str], dict[str, list]]
 
 
 def result_columns(results: pd.DataFrame) -> list[str]:
-    """The columns of ``results.csv``: :data:`RESULT_COLUMNS`, and :data:`FOLD_COLUMNS` for K folds."""
-    return RESULT_COLUMNS + (FOLD_COLUMNS if FOLD_COLUMNS[0] in results else [])
+    """The columns of ``results.csv``: :data:`RESULT_COLUMNS`, :data:`FOLD_COLUMNS` for K folds and
+    :data:`SEED_COLUMNS` for S seeds."""
+    return (RESULT_COLUMNS + (FOLD_COLUMNS if FOLD_COLUMNS[0] in results else [])
+            + (SEED_COLUMNS if SEED_COLUMNS[0] in results else []))
 
 
 def per_track_table(results: pd.DataFrame) -> pd.DataFrame:
-    """``per_track.csv``: one row per case and scored track (its fold, true and predicted class, and the
-    probability given to the truth), from which every interval of the report is computed."""
+    """``per_track.csv``: one row per case and scored track (its fold, with training seeds its seed, true and
+    predicted class, and the probability given to the truth), from which every interval of the report is
+    computed."""
     parts = []
     for _, row in results.iterrows():
         record = row["per_track"]
-        part = pd.DataFrame({key: record[key] for key in ("track_id", "y_true", "y_pred", "p_true")})
+        part = pd.DataFrame({key: record[key] for key in ("track_id", "y_true", "y_pred", "p_true", "seed")
+                             if key in record})
         parts.append(part.assign(arch=row["arch"], tasks=row["tasks"], fold=record.get("fold", 0)))
-    return pd.concat(parts, ignore_index=True)[PER_TRACK_COLUMNS]
+    table = pd.concat(parts, ignore_index=True)
+    return table[[column for column in PER_TRACK_COLUMNS if column in table]]
 
 
 def read_records(path: Path) -> Records:
-    """``per_track.csv`` back as per-track records by (arch, tasks), with their folds when there are several."""
+    """``per_track.csv`` back as per-track records by (arch, tasks), with their folds when there are several
+    and their training seeds when there are seeds."""
     table = pd.read_csv(path, dtype={"tasks": str, "track_id": str})
     records = {}
     for key, part in table.groupby(["arch", "tasks"], sort=False):
         record = {column: part[column].tolist() for column in ("track_id", "y_true", "y_pred", "p_true")}
         if part["fold"].nunique() > 1:
             record["fold"] = part["fold"].tolist()
+        if "seed" in part:
+            record["seed"] = part["seed"].tolist()
         records[key] = record
     return records
 
@@ -266,6 +277,7 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
         (f"Per genre: the chosen case on the {on} tracks", per_genre),
         (f"All runs on the {on} tracks, with 95 % bootstrap intervals over the tracks (_low, _high)"
          + (" and t intervals over the folds (_folds_low, _folds_high)" if FOLD_COLUMNS[0] in results else "")
+         + (", the standard deviation over training seeds (_seeds_sd)" if SEED_COLUMNS[0] in results else "")
          + "; valid_log_loss is what the grid chooses on", results.set_index("tasks")),
         ("The paper's figures (FMA-medium, stratified random 85/15 split), for reference", PAPER.set_index("tasks")),
         ("Time per stage of this run (stages already done are skipped; CPU time counts every process of the "

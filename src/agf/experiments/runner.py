@@ -11,8 +11,8 @@ uninterrupted run's.
 
 What is chosen is chosen on the validation tracks: the case of the bundle (lowest validation log
 loss) and its temperature. What is reported is scored on the test tracks, which no choice saw.
-With ``--folds K`` the grid runs once per fold (:mod:`agf.experiments.folds`) and the report
-combines the folds.
+With ``--folds K`` the grid runs once per fold, with ``--seeds S`` once per training seed (of each fold)
+(:mod:`agf.experiments.folds`), and the report combines them.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from agf.evaluation.calibration import (
 from agf.evaluation.metrics import log_loss
 from agf.experiments.cluster import check_cluster, check_workers, default_workers, job_result, open_client
 from agf.experiments.comparisons import add_intervals, paired_comparisons
-from agf.experiments.folds import check_folds, combine_folds, fold_workdir
+from agf.experiments.folds import check_folds, check_seeds, combine_replicates, fold_workdir, seed_workdir
 from agf.experiments.grid import GRID_ARCHS, Case, networks_of, plan_cases
 from agf.experiments.jobs import JobResult, baseline_job, cases_job, train_job
 from agf.experiments.presets import PRESETS, Preset
@@ -95,8 +95,9 @@ def _threads(workers: int) -> int:
 
 @dataclass
 class GridRun:
-    """What the grid of one split (or the K folds combined) gives: its rows (with their per-track records),
-    the tasks it kept, the genres, and the work directories whose models the rows score (one per fold)."""
+    """What the grid of one split (or the K folds and S seeds combined) gives: its rows (with their per-track
+    records), the tasks it kept, the genres, and the work directories whose models the rows score (one per
+    fold and seed, seed 0 of the first fold first)."""
 
     results: pd.DataFrame
     kept: tuple[str, ...]
@@ -135,8 +136,8 @@ def _probabilities(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return genre_indices(scored["genre"], genres, str(path)), scored[list(genres)].to_numpy()
 
 
-def _protocol(dataset: DatasetSettings, folds: int) -> str:
-    """How the tracks were split and labelled, as the report states it."""
+def _protocol(dataset: DatasetSettings, folds: int, seeds: int = 1) -> str:
+    """How the tracks were split and labelled, and how often each split was trained, as the report states it."""
     if dataset.split == "source":
         held_out = "the source's own"
     elif folds > 1:
@@ -147,14 +148,16 @@ def _protocol(dataset: DatasetSettings, folds: int) -> str:
     else:
         held_out = f"{dataset.valid_fraction:.0%} held out for validation, no test tracks"
     noise = f"; {dataset.label_noise:.0%} of the training labels replaced at random" if dataset.label_noise else ""
-    return f"{dataset.split} ({held_out}){noise}"
+    trained = (f"; {seeds} seeds: every {'fold' if folds > 1 else 'split'} trained with seeds {dataset.seed} .. "
+               f"{dataset.seed + seeds - 1}, on the split of seed {dataset.seed}" if seeds > 1 else "")
+    return f"{dataset.split} ({held_out}){noise}{trained}"
 
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
                    archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, statistics: bool = True,
                    split: str = "artist",
                    valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int | None = None,
-                   label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
+                   seeds: int = 1, label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
                    device: str = "auto", jobs: int | None = None, progress: bool = True,
                    command: str | None = None) -> Path:
     """Run (or finish, or bring up to date) the grid; returns the path of ``results.csv``.
@@ -163,8 +166,9 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     ``DIR/grid/<preset name>``. ``statistics`` adds the ``+b`` cases
     (:func:`agf.experiments.grid.plan_cases`). ``split``, ``valid_fraction``, ``test_fraction`` and
     ``label_noise`` are :func:`agf.data.prepare.prepare`'s. ``folds`` (2 or more) runs the grid once per fold
-    (:mod:`agf.experiments.folds`) and reports them combined; None runs it once. ``command``, when
-    given, is quoted in the report.
+    (:mod:`agf.experiments.folds`) and reports them combined; None runs it once. ``seeds`` runs each
+    grid that many times, training with the preset's seed + 0 .. seeds - 1 on the same split, and reports
+    them combined. ``command``, when given, is quoted in the report.
     """
     started = time.perf_counter()
     clock = StageClock()
@@ -173,6 +177,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     asked = GridSettings(chosen, tasks, tuple(archs), wstn, statistics)  # every check before any work
     if folds is not None:
         check_folds(folds)
+    check_seeds(seeds)
     # the split's own checks, before a fold's folders are made
     DatasetSettings(source, split, valid_fraction, chosen.seed, label_noise, test_fraction, folds or 1)
     n_workers = check_workers(workers) if workers is not None else default_workers()
@@ -182,22 +187,34 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
                "label_noise": label_noise, "jobs": jobs or os.cpu_count() or 1, "seed": chosen.seed,
                "progress": progress}
     execution = Execution(cluster, n_workers, device)
-    if folds is None:
-        run = run_split(source, wd, asked, execution, options, clock)
+    runs: list[list[GridRun]] = []  # [fold][seed]; one split is one fold here
+    for fold in range(folds or 1):
+        split_wd, split_options = (wd, options) if folds is None else \
+            (fold_workdir(wd, fold), {**options, "folds": folds, "fold": fold})
+        runs.append([])
+        for seed in range(seeds):
+            # the split stays that of the preset's seed (split_options): the seeds differ in training alone
+            replicate = dataclasses.replace(asked, preset=dataclasses.replace(chosen, seed=chosen.seed + seed))
+            replicate_wd = split_wd if seed == 0 else seed_workdir(split_wd, seed)
+            named = ([f"fold {fold + 1} of {folds}"] if folds else []) + \
+                ([f"training seed {chosen.seed + seed}"] if seeds > 1 else [])
+            if named:
+                print(f"=== {', '.join(named)} ({replicate_wd.root})")
+            replicate_clock, replicate_started = StageClock(), time.perf_counter()
+            runs[-1].append(run_split(source, replicate_wd, replicate, execution, split_options, replicate_clock))
+            if replicate_wd.root != wd.root:  # W reports the combination
+                _conclude(replicate_wd, runs[-1][-1], source, replicate.preset, replicate_clock, replicate_started,
+                          command, folds=1, bundle=False)
+            clock.merge(replicate_clock)
+    if folds is None and seeds == 1:
+        run = runs[0][0]
     else:
-        runs = []
-        for fold in range(folds):
-            fold_wd = fold_workdir(wd, fold)
-            print(f"=== fold {fold + 1} of {folds} ({fold_wd.root})")
-            fold_clock, fold_started = StageClock(), time.perf_counter()
-            runs.append(run_split(source, fold_wd, asked, execution, {**options, "folds": folds, "fold": fold},
-                                  fold_clock))
-            _conclude(fold_wd, runs[-1], source, chosen, fold_clock, fold_started, command, folds=1, bundle=False)
-            clock.merge(fold_clock)
-        run = GridRun(combine_folds([r.results for r in runs], runs[0].genres), runs[0].kept, runs[0].genres,
-                      [r.workdirs[0] for r in runs])
-        print(f"=== the {folds} folds combined")
-    _conclude(wd, run, source, chosen, clock, started, command, folds=folds or 1, bundle=True)
+        every = [r for fold_runs in runs for r in fold_runs]  # seed 0 of fold 1 first: the bundle's
+        run = GridRun(combine_replicates([[r.results for r in fold_runs] for fold_runs in runs], every[0].genres),
+                      every[0].kept, every[0].genres, [r.workdirs[0] for r in every])
+        combined = ([f"the {folds} folds"] if folds else []) + ([f"{seeds} seeds"] if seeds > 1 else [])
+        print(f"=== {' x '.join(combined)} combined")
+    _conclude(wd, run, source, chosen, clock, started, command, folds=folds or 1, seeds=seeds, bundle=True)
     return wd.results_csv
 
 
@@ -264,7 +281,7 @@ def run_split(source: str, wd: Workdir, asked: GridSettings, execution: Executio
 
 
 def _conclude(wd: Workdir, run: GridRun, source: str, chosen: Preset, clock: StageClock, started: float,
-              command: str | None, *, folds: int, bundle: bool) -> None:
+              command: str | None, *, folds: int, bundle: bool, seeds: int = 1) -> None:
     """Intervals, comparisons, results.csv, per_track.csv and the report of ``run`` in ``wd``, and with
     ``bundle`` the bundle of the case chosen on validation."""
     print("[4/5] results" + (f" of {wd.root}" if not bundle else ""))
@@ -287,13 +304,14 @@ def _conclude(wd: Workdir, run: GridRun, source: str, chosen: Preset, clock: Sta
         heat_map = run.workdirs[0].factors_dir(task) / "report.png"
         if heat_map.exists():
             images[f"Artist groups of task {task} over genres" + (" (fold 1)" if folds > 1 else "")] = heat_map
+    replicates = ([f"{folds} folds"] if folds > 1 else []) + ([f"{seeds} seeds"] if seeds > 1 else [])
     context = {"source": source, "preset": str(chosen), "tasks": "".join(run.kept),
-               "split": _protocol(load_settings(DatasetSettings, run.workdirs[0].dataset_json), folds),
+               "split": _protocol(load_settings(DatasetSettings, run.workdirs[0].dataset_json), folds, seeds),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}, "
                           f"Python {sys.version.split()[0]}, torch {torch.__version__}",
                "chosen case": f"{best['arch']} {best['tasks']} (lowest validation log loss"
-                              + (f", mean of {folds} folds)" if folds > 1 else ")"),
+                              + (f", mean of {' x '.join(replicates)})" if replicates else ")"),
                "calibration of the chosen case": _calibration_line(calibration, effect, folds),
                "wall time": f"{(time.perf_counter() - started) / 60:.1f} min (stages already done are skipped)"}
     if bundle:
