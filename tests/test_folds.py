@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from safetensors.numpy import load_file
 
+from agf.classifier.model import load_model
+from agf.classifier.statistics import statistics_of
 from agf.cli import main
 from agf.data.prepare import prepare
 from agf.data.tables import load_tracks, open_store
@@ -144,7 +146,9 @@ def test_two_folds_test_every_track_once_and_share_one_store(two_folds):
 
 def test_a_folds_test_tracks_reach_nothing_it_fits(tmp_path):
     """Fold 1's test spectrograms are set to NaN before its grid runs: a factor fit, a network or an MLP
-    that saw one would be NaN (the mean and std of a network's input, its weights, the k-means words)."""
+    that saw one would be NaN (the mean and std of a network's input, its weights, the k-means words). Its
+    test tracks' statistics are set to 1e30 (NaN would stop the baseline's scikit-learn model): a +b
+    model whose standardisation saw one would have a mean and std near 1e29."""
     fold_wd = fold_workdir(Workdir(tmp_path / "w"), 0)
     prepare(SOURCE, fold_wd.root, folds=2, fold=0, jobs=1, progress=False)
     tracks = load_tracks(fold_wd)
@@ -156,11 +160,19 @@ def test_a_folds_test_tracks_reach_nothing_it_fits(tmp_path):
         i = store.row_of[track_id]
         mel[store.offsets[i]: store.offsets[i] + store.n_frames[i]] = np.nan
     mel.flush()
+    statistics_of(fold_wd.root, list(tracks["track_id"]), progress=False)
+    cache = next(fold_wd.statistics_dir.glob("*.csv"))
+    table = pd.read_csv(cache, dtype={"track_id": str})
+    table.loc[table["track_id"].isin(test), table.columns[2:]] = 1e30
+    table.to_csv(cache, index=False)
     grid = GridSettings(Preset("quick", **TINY), ("g", "m"), ("stn", "mtn"), False)
     run = run_split(SOURCE, fold_wd, grid, Execution(None, 2, "cpu"),
                     {"folds": 2, "fold": 0, "jobs": 1, "seed": 0, "progress": False}, StageClock())
     fitted = [*fold_wd.runs_dir.glob("*/weights.safetensors"), *(fold_wd.root / "transfer").glob("*/mlp.safetensors")]
-    assert len(fitted) == 3 + 4  # stn-g, stn-m, mtn-gm; the 4 cases' MLPs
+    assert len(fitted) == 3 + 4 + 3  # stn-g, stn-m, mtn-gm; the 4 cases' MLPs and the 3 +b cases'
+    for folder in (fold_wd.root / "transfer").glob("*+b"):
+        read = load_model(folder, workdir=fold_wd.root).statistics
+        assert np.abs(read.mean).max() < 1e6 and np.max(read.std) < 1e6, folder
     for path in fitted:
         assert all(np.isfinite(t).all() for t in load_file(path).values()), path
     factors = [*fold_wd.factors_dir("m").glob("*.npy"), *fold_wd.factors_dir("m").glob("*.npz")]
