@@ -177,10 +177,10 @@ def test_symlinks_leading_out_of_the_bundle_are_refused(bundle, tmp_path):
     (edit("temperature", 0), "temperature must be a number from 0.05 to 20.0, got 0"),
     (edit("temperature", "1.2"), "temperature must be a number"),
     (lambda m: m.pop("temperature"), "bundle.json lacks 'temperature'"),
-    (lambda m: m.update(format_version=3), "has unknown keys 'statistics'"),
-    (lambda m: m.update(format_version=2), "has unknown keys 'statistics', 'temperature'"),
-    (lambda m: m.pop("statistics"), "bundle.json lacks 'statistics'"),
-    (edit("statistics", [1.0]), "statistics must be a JSON object"),
+    (lambda m: m.update(format_version=3), "has unknown keys 'baseline'"),
+    (lambda m: m.update(format_version=2), "has unknown keys 'baseline', 'temperature'"),
+    (lambda m: m.pop("baseline"), "bundle.json lacks 'baseline'"),
+    (edit("baseline", [1.0]), "baseline must be a JSON object"),
 ])
 def test_missing_extra_and_mistyped_fields_are_refused(bundle, tmp_path, change, match):
     refused(tampered(bundle, tmp_path, change), match)
@@ -265,7 +265,7 @@ def test_a_bundle_without_the_training_record(bundle, tmp_path):
     stripped = tampered(bundle, tmp_path)
     rewrite_mlp(stripped, lambda r: None)
     refused(stripped, "mlp.safetensors: no record of what the MLP was trained with")
-    old = tampered(bundle, tmp_path, lambda m: [m.update(format_version=1), m.pop("temperature"), m.pop("statistics")])
+    old = tampered(bundle, tmp_path, lambda m: [m.update(format_version=1), m.pop("temperature"), m.pop("baseline")])
     rewrite_mlp(old, lambda r: None)
     assert load_bundle(old).model.genres == ("classical", "jazz", "rock")
     meta = json.loads((old / "bundle.json").read_text())
@@ -321,6 +321,6 @@ def test_the_temperature_scales_predictions_and_older_bundles_have_none(bundle, 
     assert max(scaled.values()) < max(as_trained.values())  # softer, same ranking
     assert max(scaled, key=scaled.get) == max(as_trained, key=as_trained.get)
     older = tampered(bundle, tmp_path,
-                     lambda m: [m.update(format_version=2), m.pop("temperature"), m.pop("statistics")])
+                     lambda m: [m.update(format_version=2), m.pop("temperature"), m.pop("baseline")])
     assert load_bundle(older).model.temperature == 1.0
     assert Predictor(older, device="cpu").predict_file(clip).probabilities == as_trained

@@ -66,7 +66,8 @@ def test_grid_results_report_and_bundle(finished):
     comparisons = pd.read_csv(finished / "comparisons.csv")
     assert comparisons["question"].tolist() == ["g + artist group factors vs g only (Table 3)",
                                                 "MTN vs STN of the same tasks",
-                                                "+ classical statistics vs networks only (best +b case)",
+                                                "networks pooled with the classical baseline vs networks only "
+                                                "(best +b case)",
                                                 "best case vs classical baseline"]
     assert comparisons[["a", "b"]].values.tolist()[1] == ["mtn gm", "stn gm"]
     assert ((comparisons["low"] <= comparisons["log_loss_a_minus_b"])
@@ -99,7 +100,7 @@ def test_grid_results_report_and_bundle(finished):
     tasks = "".join(best.tasks)
     expected = [f"mtn-{tasks}"] * len(tasks) if best.arch == "mtn" else [f"stn-{t}" for t in tasks]
     assert [Path(ref.run_dir).name for ref in predictor.bundle.model.refs] == expected
-    assert (predictor.bundle.model.statistics is not None) == best.statistics
+    assert (predictor.bundle.model.baseline is not None) == best.plus_b
     audio = sorted((finished / "source" / "audio").glob("*.flac"))[0]
     out = predictor.predict_file(audio)
     assert set(out.probabilities) == set(pd.read_csv(finished / "tracks.csv")["genre"])

@@ -1,10 +1,10 @@
-"""The classical track statistics as the transfer MLP's input (the grid's +b cases): computed as librosa
-computes them, cached per track, standardised on the training tracks only, and read alike by the
-scoring path and by `agf predict` from a bundle."""
+"""The classical baseline and the +b cases: track statistics computed as librosa computes them and cached
+per track, the baseline's predictions equal to scikit-learn's, log-linear pooling against hand-computed
+values, and a +b model fitted on training and validation tracks only, scored alike by the evaluation
+path and by `agf predict` from a bundle."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 
@@ -12,20 +12,23 @@ import librosa
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.preprocessing import StandardScaler
 
 import agf.classifier.statistics as statistics_module
 from agf.audio.decode import load_audio
 from agf.audio.statistics import StatisticsSettings, track_statistics
+from agf.classifier.baseline import ABSENT_LOGIT, BaselineModel, fit_baseline
 from agf.classifier.bundle import BundleError, load_bundle, write_bundle
 from agf.classifier.fit import transfer
-from agf.classifier.model import load_model
+from agf.classifier.model import load_model, save_model
 from agf.classifier.networks import NetworkRef
+from agf.classifier.pooled import pooled_with_baseline
 from agf.classifier.predict import predict
 from agf.classifier.scoring import track_probabilities
 from agf.classifier.settings import MLPSettings, PredictSettings
-from agf.classifier.statistics import StatisticsInput, statistic_names, statistics_of
-from agf.data.tables import load_tracks, open_store
+from agf.classifier.statistics import statistic_names, statistics_of
+from agf.data.tables import genre_indices, load_tracks, open_store
+from agf.evaluation.metrics import log_loss
+from agf.evaluation.pooling import WEIGHTS, cross_fitted, fit_weight, pool
 from agf.experiments.comparisons import paired_comparisons
 from agf.experiments.grid import Case, paper_cases, plan_cases
 from agf.workdir import Workdir
@@ -76,100 +79,156 @@ def test_the_cache_is_computed_once_per_track_and_redone_when_the_audio_moves(sm
     assert calls[1:] == [paths[ids[0]]]
 
 
-def test_standardisation_is_scikit_learns_on_the_training_rows():
+def test_the_baseline_predicts_what_scikit_learn_predicts():
+    """Its probabilities are scikit-learn's pipeline's, also with two genres (one logit) and with a genre
+    no training track has (no probability)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     rng = np.random.default_rng(0)
-    raw = rng.normal(3.0, 2.0, size=(40, 94))
-    raw[:, 5] = 7.0  # constant over the training tracks: divided by a floor, not by 0
-    read = StatisticsInput.fit(raw, StatisticsSettings())
-    expected = StandardScaler().fit_transform(raw)
-    np.testing.assert_allclose(read.standardise(raw), expected, atol=1e-5)
-    assert np.isfinite(read.standardise(raw + 1.0)).all()
-    assert StatisticsInput.from_json(json.loads(json.dumps(read.to_json()))) == read
+    raw = rng.normal(3.0, 2.0, size=(60, StatisticsSettings().width))
+    raw[:, 5] = 7.0  # constant over the training tracks: scikit-learn scales it by 1
+    for labels, n_genres in ((rng.integers(0, 4, 60), 4), (rng.integers(0, 2, 60), 2),
+                             (rng.choice([0, 2], 60), 3)):
+        raw[:, 0] += labels  # something to learn
+        model = fit_baseline(raw, labels, n_genres)
+        reference = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(raw, labels)
+        test = rng.normal(3.0, 2.0, size=(10, raw.shape[1]))
+        expected = np.zeros((10, n_genres))
+        expected[:, reference.classes_] = reference.predict_proba(test)
+        np.testing.assert_allclose(model.probabilities(test), expected, atol=1e-9)
+        assert BaselineModel.from_json(json.loads(json.dumps(model.to_json()))) == model
+    assert model.intercept[1] == ABSENT_LOGIT
+
+
+def test_pooling_against_hand_computed_distributions():
+    a, b = np.array([[0.8, 0.2], [0.5, 0.5]]), np.array([[0.2, 0.8], [0.9, 0.1]])
+    np.testing.assert_array_equal(pool(a, b, 0.0), a)
+    np.testing.assert_array_equal(pool(a, b, 1.0), b)
+    # the geometric mean of 0.8 and 0.2 equals that of 0.2 and 0.8: an even split
+    np.testing.assert_allclose(pool(a, b, 0.5)[0], [0.5, 0.5], atol=1e-12)
+    # sqrt(0.5 * 0.9) : sqrt(0.5 * 0.1) = 3 : 1
+    np.testing.assert_allclose(pool(a, b, 0.5)[1], [0.75, 0.25], atol=1e-12)
+    y = np.array([1, 1, 0, 0])
+    sharp = np.array([[0.1, 0.9], [0.2, 0.8], [0.9, 0.1], [0.7, 0.3]])
+    blind = np.full((4, 2), 0.5)
+    assert fit_weight(y, blind, sharp) == 1.0 and fit_weight(y, sharp, blind) == 0.0
+    weight = fit_weight(y, blind, sharp)
+    assert log_loss(y, pool(blind, sharp, weight)) <= min(log_loss(y, blind), log_loss(y, sharp))
+    assert set(np.round(WEIGHTS, 2)) == {round(0.05 * k, 2) for k in range(21)}
+
+
+def test_cross_fitting_pools_each_half_with_the_other_halfs_weight():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 40)
+    a, b = rng.dirichlet(np.ones(3), 40), rng.dirichlet(np.ones(3), 40)
+    got = cross_fitted(y, a, b, seed=7)
+    halves = np.array_split(np.random.default_rng(7).permutation(40), 2)
+    for held, fitted in ((halves[0], halves[1]), (halves[1], halves[0])):
+        np.testing.assert_allclose(got[held], pool(a[held], b[held], fit_weight(y[fitted], a[fitted], b[fitted])))
 
 
 @pytest.fixture(scope="module")
 def plus_b(small_workdir, tmp_path_factory):
-    """A real +b model (STN g's features and the track statistics, a 2-epoch MLP) and its bundle."""
+    """A real +b model (STN g's MLP, 2 epochs, pooled with the baseline) and its bundle."""
     workdir, run = small_workdir
-    model = transfer(workdir, [NetworkRef(run, "g")], statistics=True, settings=MLPSettings(epochs=2), progress=False)
+    alone = transfer(workdir, [NetworkRef(run, "g")], name="plus-b-alone", settings=MLPSettings(epochs=2),
+                     progress=False)
+    model = pooled_with_baseline(workdir, alone, progress=False)
+    save_model(model, Workdir(workdir).transfer_dir("plus-b"), workdir=workdir)
     path = tmp_path_factory.mktemp("plus-b") / "model.agf"
     write_bundle(model, path, front_end=open_store(Workdir(workdir)).settings)
-    return model, path
+    return alone, model, path
 
 
-def test_a_plus_b_model_reads_the_training_tracks_statistics_only(small_workdir, plus_b):
+def test_a_plus_b_model_learns_from_training_and_validation_tracks_only(small_workdir, plus_b):
     workdir, _ = small_workdir
-    model, _ = plus_b
-    assert model.mlp.n_inputs == 256 + StatisticsSettings().width
+    alone, model, _ = plus_b
     tracks = load_tracks(Workdir(workdir))
-    train = tracks.loc[tracks["split"] == "train", "track_id"].tolist()
-    raw = statistics_of(workdir, train, progress=False)
-    np.testing.assert_allclose(model.statistics.mean, raw.mean(axis=0), rtol=1e-9)
-    np.testing.assert_allclose(model.statistics.std, raw.std(axis=0), rtol=1e-9)
-    assert load_model(Workdir(workdir).transfer_dir("stn-g+b"), workdir=workdir).statistics == model.statistics
+    genres = model.genres
+    train = tracks[tracks["split"] == "train"]
+    expected = fit_baseline(statistics_of(workdir, list(train["track_id"]), progress=False),
+                            genre_indices(train["genre"], genres, "train"), len(genres))
+    assert model.baseline == expected  # fitted on the training tracks alone
+    valid = tracks[tracks["split"] == "valid"]
+    own = track_probabilities(workdir, alone, list(valid["track_id"]), progress=False)
+    opinion = expected.probabilities(statistics_of(workdir, list(valid["track_id"]), progress=False))
+    y_valid = genre_indices(valid["genre"], genres, "valid")
+    assert model.baseline_weight == fit_weight(y_valid, own, opinion)  # and weighted on the validation tracks
+    assert load_model(Workdir(workdir).transfer_dir("plus-b"), workdir=workdir).baseline == model.baseline
 
 
-def test_a_plus_b_bundle_predicts_what_the_scoring_path_scores(small_workdir, plus_b):
+def test_a_plus_b_bundle_predicts_what_the_evaluation_path_scores(small_workdir, plus_b):
     workdir, _ = small_workdir
-    model, path = plus_b
+    alone, model, path = plus_b
     opened = load_bundle(path)
-    assert opened.model.statistics == model.statistics
+    assert opened.model.baseline == model.baseline and opened.model.baseline_weight == model.baseline_weight
     tracks = load_tracks(Workdir(workdir)).head(4)
-    expected = track_probabilities(workdir, model, list(tracks["track_id"]), progress=False)
+    ids = list(tracks["track_id"])
+    expected = track_probabilities(workdir, model, ids, progress=False)
+    opinion = model.baseline.probabilities(statistics_of(workdir, ids, progress=False))
+    np.testing.assert_allclose(expected, pool(track_probabilities(workdir, alone, ids, progress=False), opinion,
+                                              model.baseline_weight))
     got = predict(path, list(tracks["path"]), device="cpu", settings=PredictSettings(batch_size=16))
     for pred, exp in zip(got, expected):
         assert pred.ok
         # float16 features in the store and the cache: agreement to that precision
         np.testing.assert_allclose([pred.probabilities[g] for g in model.genres], exp, atol=2e-2)
-    # the statistics reach the MLP: standardised otherwise, they move the predictions
-    other = dataclasses.replace(model, statistics=StatisticsInput(model.statistics.settings, model.statistics.mean,
-                                                                  tuple(s * 10 for s in model.statistics.std)))
-    moved = track_probabilities(workdir, other, list(tracks["track_id"]), progress=False)
-    assert np.abs(moved - expected).max() > 1e-3
+
+
+def edit_baseline(path, folder, change):
+    target = folder / "b.agf"
+    shutil.copytree(path, target)
+    meta = json.loads((target / "bundle.json").read_text())
+    change(meta["baseline"])
+    (target / "bundle.json").write_text(json.dumps(meta))
+    return target
 
 
 @pytest.mark.parametrize("change, match", [
-    (lambda s: s.update(mean=s["mean"][:-1]), "statistics.mean must be a list of 94 finite numbers"),
-    (lambda s: s["std"].__setitem__(3, 0.0), "statistics.std must be positive"),
-    (lambda s: s["mean"].__setitem__(0, "x"), "statistics.mean must be a list"),
-    (lambda s: s["settings"].update(n_mfcc=0), "statistics.settings out of bounds"),
-    (lambda s: s.pop("std"), "statistics lacks 'std'"),
+    (lambda b: b["model"].update(mean=b["model"]["mean"][:-1]), "baseline.model.mean must be a list of 94 finite"),
+    (lambda b: b["model"]["scale"].__setitem__(3, 0.0), "baseline.model.scale must be positive"),
+    (lambda b: b["model"]["coef"].pop(), r"baseline.model.coef must be a list of one row per genre \(3\)"),
+    (lambda b: b["model"]["coef"][1].__setitem__(0, "x"), r"baseline.model.coef\[1\] must be a list"),
+    (lambda b: b["model"]["statistics"].update(n_mfcc=0), "baseline.model.statistics out of bounds"),
+    (lambda b: b.update(weight=1.5), "baseline.weight must be a number from 0 to 1"),
+    (lambda b: b.pop("weight"), "baseline lacks 'weight'"),
+    # a weight edited in bundle.json alone is refused by the record in the MLP's file
+    (lambda b: b.update(weight=0.0 if b["weight"] else 1.0), r"baseline.weight is [01].0, but the MLP in mlp"),
 ])
-def test_damaged_statistics_in_a_bundle_are_refused_in_one_line(plus_b, tmp_path, change, match):
-    _, path = plus_b
-    target = tmp_path / "b.agf"
-    shutil.copytree(path, target)
-    meta = json.loads((target / "bundle.json").read_text())
-    change(meta["statistics"])
-    (target / "bundle.json").write_text(json.dumps(meta))
+def test_a_damaged_baseline_in_a_bundle_is_refused_in_one_line(plus_b, tmp_path, change, match):
+    _, _, path = plus_b
     with pytest.raises(BundleError, match=match) as info:
-        load_bundle(target)
+        load_bundle(edit_baseline(path, tmp_path, change))
     assert "\n" not in str(info.value)
 
 
-def test_a_plus_b_bundle_without_its_statistics_is_refused(plus_b, tmp_path):
-    """Dropping the statistics leaves an MLP wider than the networks' features: refused, not misread."""
-    _, path = plus_b
+def test_a_plus_b_bundle_without_its_baseline_is_refused(plus_b, tmp_path):
+    """Dropping the baseline from bundle.json would predict with the networks alone: the MLP's record says
+    it was pooled, so the bundle is refused instead."""
+    _, _, path = plus_b
     target = tmp_path / "b.agf"
     shutil.copytree(path, target)
     meta = json.loads((target / "bundle.json").read_text())
-    meta["statistics"] = None
+    meta["baseline"] = None
     (target / "bundle.json").write_text(json.dumps(meta))
-    with pytest.raises(BundleError, match=r"mlp.n_inputs is 350, not 256"):
+    with pytest.raises(BundleError, match="baseline differs from what the MLP in mlp.safetensors"):
         load_bundle(target)
 
 
 def test_the_grid_plans_plus_b_cases_and_keeps_them_out_of_the_papers_tables():
-    cases = plan_cases(("g", "m"), ("stn", "mtn"), statistics=True)
-    assert [c.name for c in cases if c.statistics] == ["stn-g+b", "stn-gm+b", "mtn-gm+b"]
+    cases = plan_cases(("g", "m"), ("stn", "mtn"), plus_b=True)
+    assert [c.name for c in cases if c.plus_b] == ["stn-g+b", "stn-gm+b", "mtn-gm+b"]
     assert [c.name for c in plan_cases(("g", "m"), ("stn", "mtn"))] == ["stn-g", "stn-m", "stn-gm", "mtn-gm"]
     assert Case.of_row("mtn", "gm+b") == Case("mtn", ("g", "m"), True)
+    assert Case.of_row("mtn", "gm+b").networks_only == Case("mtn", ("g", "m"))
     assert Case.of_row("stn", "g").name == "stn-g"
     results = pd.DataFrame({"arch": ["stn", "stn", "stn", "baseline"], "tasks": ["g", "g+b", "m", "-"]})
     assert paper_cases(results)["tasks"].tolist() == ["g", "m"]
 
 
-def test_the_statistics_question_pairs_the_best_plus_b_case_with_the_same_case_without():
+def test_the_pooling_question_pairs_the_best_plus_b_case_with_the_same_case_without():
     def record(losses):
         p = np.exp(-np.asarray(losses))
         return {"track_id": [f"t{i}" for i in range(len(p))], "y_true": [0] * len(p), "y_pred": [0] * len(p),
@@ -180,7 +239,7 @@ def test_the_statistics_question_pairs_the_best_plus_b_case_with_the_same_case_w
     results = pd.DataFrame([{"arch": a, "tasks": t, "n_tasks": len(t.split("+")[0]), "valid_log_loss": v,
                              "per_track": record(losses)} for a, t, v, losses in rows])
     table = paired_comparisons(results).set_index("question")
-    question = table.loc["+ classical statistics vs networks only (best +b case)"]
+    question = table.loc["networks pooled with the classical baseline vs networks only (best +b case)"]
     assert (question["a"], question["b"]) == ("stn g+b", "stn g")
     assert question["log_loss_a_minus_b"] == pytest.approx(0.5 - 0.9)
     assert table.loc["best case vs classical baseline", "a"] == "stn g+b"

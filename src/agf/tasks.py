@@ -3,8 +3,8 @@
 Tasks (SPEC Table 1), in the paper's order: ``g`` genre, and the artist-group-factor (AG)
 tasks ``s`` sub-genres, ``e`` Essentia descriptors, ``d`` MFCC deltas, ``m`` MFCCs.
 Architectures: ``stn`` one network per task, ``mtn`` one shared first block with a branch per
-task, ``wstn`` one genre network widened to the size of a k-task setup. A setup whose MLP also
-reads the classical baseline's track statistics is named with ``+b`` (``stn-g+b``).
+task, ``wstn`` one genre network widened to the size of a k-task setup. A setup whose track
+distributions are pooled with the classical baseline's is named with ``+b`` (``stn-g+b``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ GENRE_TASK = "g"
 AG_TASKS = ("s", "e", "d", "m")
 TASKS = (GENRE_TASK, *AG_TASKS)
 ARCHS = ("stn", "mtn", "wstn")
-STATISTICS_SUFFIX = "+b"
+PLUS_B = "+b"  # a case (and its model) pooled with the classical baseline
 
 _TASK_HELP = "the tasks are g (genre) and s, e, d, m (artist-group factors), written e.g. gm or g,m"
 

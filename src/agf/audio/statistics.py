@@ -3,9 +3,9 @@ spectral contrast.
 
 Per track, ``4 * n_mfcc + 14`` numbers (20 MFCCs, their deltas and 7 contrast bands, each's mean
 and std), computed with librosa, the field's reference implementation, on the whole file at
-22,050 Hz. The classical baseline classifies them (:mod:`agf.experiments.baseline`), and the grid's
-``+b`` cases feed them to the transfer MLP beside the networks' features
-(:mod:`agf.classifier.statistics`).
+22,050 Hz. The classical baseline classifies them (:mod:`agf.classifier.baseline`), for its own
+case of the grid and for the ``+b`` cases that pool it with the networks' (cached per track by
+:mod:`agf.classifier.statistics`).
 """
 
 from __future__ import annotations

@@ -7,12 +7,12 @@ Layout::
                                 MLP sizes and settings, segment hop
     networks/<run-name>/        copies of each needed run's settings.json and weights.safetensors
     mlp.safetensors             the transfer MLP; its metadata records the genres, networks, front
-                                end and hop it was trained with (format version 2), and the track
-                                statistics it reads (version 4)
+                                end and hop it was trained with (format version 2), and the baseline
+                                it is pooled with (version 4)
 
-A ``+b`` bundle's MLP also reads the file's classical track statistics: bundle.json's
-``statistics`` holds their settings and the training tracks' mean and std that standardise them
-(null for a bundle of networks only).
+A ``+b`` bundle pools its distributions with the classical baseline's: bundle.json's
+``baseline`` holds the baseline (its statistics' settings, their standardisation, the logistic
+regression's weights, one row per genre) and the pooling weight (null for networks only).
 
 Only JSON and safetensors are read when a bundle is opened: no pickle, so opening a bundle
 from elsewhere never executes code. Every field of bundle.json is checked before anything is
@@ -44,6 +44,7 @@ from agf import __version__
 from agf.atomic import write_json
 from agf.audio.mel import FrontEndSettings
 from agf.audio.statistics import StatisticsSettings
+from agf.classifier.baseline import BaselineModel
 from agf.classifier.model import (
     ModelError,
     TransferModel,
@@ -53,7 +54,6 @@ from agf.classifier.model import (
 )
 from agf.classifier.networks import RUN_FILES, NetworkRef, run_fingerprint
 from agf.classifier.settings import MLPSettings
-from agf.classifier.statistics import StatisticsInput
 from agf.errors import SettingsError
 from agf.models.dcnn import scaled_widths
 from agf.settings import to_dict
@@ -62,16 +62,16 @@ from agf.training.runs import WEIGHTS, TrainedRun, load_run
 
 BUNDLE_FORMAT = "agf-bundle"
 FORMAT_VERSION = 4
-# 1: no training record in mlp.safetensors; 1, 2: no temperature (1); 1-3: no track statistics (networks only)
+# 1: no training record in mlp.safetensors; 1, 2: no temperature (1); 1-3: no baseline (networks only)
 READABLE_VERSIONS = (1, 2, 3, 4)
 KEYS = ("format", "format_version", "agf_version", "torch_version", "genres", "networks", "front_end", "hop", "mlp",
-        "temperature", "statistics")
-SINCE = {"temperature": 3, "statistics": 4}  # the keys later versions added
+        "temperature", "baseline")
+SINCE = {"temperature": 3, "baseline": 4}  # the keys later versions added
 TEMPERATURES = (0.05, 20.0)  # agf.evaluation.calibration's search range
 NETWORK_KEYS = ("run", "task", "fingerprint")
 MLP_KEYS = ("n_inputs", "hidden", "settings")
 # what the MLP learned from, kept in its weights file
-RECORDED = ("genres", "networks", "front_end", "hop", "statistics")
+RECORDED = ("genres", "networks", "front_end", "hop", "baseline")
 MLP = "mlp.safetensors"
 FIX = "re-export the bundle with `agf transfer --bundle` or get an intact copy"
 
@@ -123,7 +123,8 @@ def write_bundle(model: TransferModel, path: Path | str, *, front_end: FrontEndS
         "hop": model.hop,
         "mlp": {"n_inputs": model.mlp.n_inputs, "hidden": model.mlp.hidden, "settings": to_dict(model.settings)},
         "temperature": model.temperature,
-        "statistics": model.statistics.to_json() if model.statistics else None,
+        "baseline": ({"model": model.baseline.to_json(), "weight": model.baseline_weight} if model.baseline
+                     else None),
     }
     record = json.dumps({key: description[key] for key in RECORDED}, sort_keys=True)
     save_mlp(model.mlp, tmp / MLP, metadata={"agf": record})
@@ -158,9 +159,8 @@ def load_bundle(path: Path | str) -> Bundle:
     settings = check.settings(MLPSettings, mlp_meta["settings"], "mlp.settings")
     hop = check.hop(meta["hop"], front_end, settings)
     refs, feature_width = check.networks(meta["networks"], front_end)
-    statistics = check.statistics(meta.get("statistics"))
-    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width + (statistics.width if statistics else 0),
-                          "the width of the networks' features" + (" and the track statistics" if statistics else ""))
+    baseline, weight = check.baseline(meta.get("baseline"), len(genres))
+    n_inputs = check.size(mlp_meta["n_inputs"], "mlp.n_inputs", feature_width, "the width of the networks' features")
     hidden = check.size(mlp_meta["hidden"], "mlp.hidden", settings.hidden, "mlp.settings.hidden")
     check.mlp_file(meta, n_inputs=n_inputs, hidden=hidden, n_genres=len(genres), front_end=front_end)
     try:
@@ -169,7 +169,8 @@ def load_bundle(path: Path | str) -> Bundle:
         raise BundleError(str(err)) from None
     model = TransferModel(refs=tuple(refs), fingerprints=tuple(n["fingerprint"] for n in meta["networks"]),
                           genres=genres, mlp=mlp, settings=settings, hop=hop,
-                          temperature=check.temperature(meta.get("temperature", 1.0)), statistics=statistics)
+                          temperature=check.temperature(meta.get("temperature", 1.0)), baseline=baseline,
+                          baseline_weight=weight)
     return Bundle(path=path, model=model, front_end=front_end)
 
 
@@ -255,23 +256,35 @@ class _Checker:
             raise self.bad("temperature", f"must be a number from {low} to {high}, got {value!r}")
         return float(value)
 
-    def statistics(self, value: Any) -> StatisticsInput | None:
-        """The track statistics the MLP reads, or None (networks only): settings within bounds, and a finite
-        mean and a positive std per statistic."""
+    def numbers(self, value: Any, field: str, length: int) -> tuple[float, ...]:
+        """A list of ``length`` finite numbers."""
+        if not (isinstance(value, list) and len(value) == length
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)):
+            raise self.bad(field, f"must be a list of {length} finite numbers")
+        return tuple(map(float, value))
+
+    def baseline(self, value: Any, n_genres: int) -> tuple[BaselineModel | None, float]:
+        """The classical baseline the MLP's distributions are pooled with, and its weight in [0, 1]; (None, 0)
+        for networks only. The baseline: settings within bounds, a standardisation with positive scales, and
+        finite weights of one row per genre."""
         if value is None:
-            return None
-        self.keys(value, ("settings", "mean", "std"), "statistics")
-        settings = self.settings(StatisticsSettings, value["settings"], "statistics.settings")
-        for key in ("mean", "std"):
-            numbers = value[key]
-            if not (isinstance(numbers, list) and len(numbers) == settings.width
-                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-                            for x in numbers)):
-                raise self.bad(f"statistics.{key}", f"must be a list of {settings.width} finite numbers (one per "
-                                                    "statistic of statistics.settings)")
-        if min(value["std"]) <= 0:
-            raise self.bad("statistics.std", "must be positive (it divides)")
-        return StatisticsInput(settings, tuple(map(float, value["mean"])), tuple(map(float, value["std"])))
+            return None, 0.0
+        self.keys(value, ("model", "weight"), "baseline")
+        weight = value["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+            raise self.bad("baseline.weight", f"must be a number from 0 to 1, got {weight!r}")
+        model = self.keys(value["model"], ("statistics", "mean", "scale", "coef", "intercept"), "baseline.model")
+        settings = self.settings(StatisticsSettings, model["statistics"], "baseline.model.statistics")
+        mean = self.numbers(model["mean"], "baseline.model.mean", settings.width)
+        scale = self.numbers(model["scale"], "baseline.model.scale", settings.width)
+        if min(scale) <= 0:
+            raise self.bad("baseline.model.scale", "must be positive (it divides)")
+        if not isinstance(model["coef"], list) or len(model["coef"]) != n_genres:
+            raise self.bad("baseline.model.coef", f"must be a list of one row per genre ({n_genres})")
+        coef = tuple(self.numbers(row, f"baseline.model.coef[{i}]", settings.width)
+                     for i, row in enumerate(model["coef"]))
+        intercept = self.numbers(model["intercept"], "baseline.model.intercept", n_genres)
+        return BaselineModel(settings, mean, scale, coef, intercept), float(weight)
 
     def size(self, value: Any, field: str, expected: int, source: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -1,8 +1,6 @@
 """Training the transfer MLP of one experiment: its networks' segment features -> genre (SPEC section 4).
 
-Only the segments of tracks in the ``train`` split reach the MLP. A ``+b`` model also reads the
-classical track statistics (:mod:`agf.classifier.statistics`), standardised on the training
-tracks. The model is saved as
+Only the segments of tracks in the ``train`` split reach the MLP. The model is saved as
 ``DIR/transfer/<name>/`` with a record of what it learned from (the store, the tracks, each
 network's fingerprint), so it is reused while those are unchanged and retrained otherwise.
 Scoring it is the caller's next step (:func:`agf.classifier.scoring.evaluate`).
@@ -10,20 +8,18 @@ Scoring it is the caller's next step (:func:`agf.classifier.scoring.evaluate`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from agf.audio.segments import segment_starts
-from agf.audio.statistics import StatisticsSettings
 from agf.classifier.features import extract_features
 from agf.classifier.mlp import train_mlps
 from agf.classifier.model import TransferModel, load_model, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
 from agf.classifier.settings import MLPSettings
-from agf.classifier.statistics import StatisticsInput, statistics_inputs, statistics_of, with_statistics
 from agf.data.tables import (
     genre_classes,
     genre_indices,
@@ -36,7 +32,6 @@ from agf.errors import AgfError
 from agf.models.dcnn import scaled_widths
 from agf.provenance import changed_inputs, record_inputs
 from agf.settings import ensure_settings, replace_settings
-from agf.tasks import STATISTICS_SUFFIX
 from agf.timing import StageClock
 from agf.training.runs import load_run
 from agf.workdir import Workdir
@@ -62,14 +57,13 @@ def default_name(refs: list[NetworkRef]) -> str:
     return "+".join(r.name for r in refs)
 
 
-def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = None, statistics: bool = False,
+def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = None,
              settings: MLPSettings = MLPSettings(), device: str = "auto", progress: bool = True,
              retrain_on_other_settings: bool = False, log: Callable[[str], None] = print,
              clock: StageClock | None = None) -> TransferModel:
     """The transfer model of the experiment ``refs``, trained (or reused) in ``DIR/transfer/<name>/``.
 
-    ``name`` defaults to :func:`default_name` (``+b`` appended with ``statistics``, which adds the
-    track statistics to the MLP's input). A model trained with the same settings from the
+    ``name`` defaults to :func:`default_name`. A model trained with the same settings from the
     same store, tracks and networks is loaded, not retrained; a stale one is retrained and
     ``log`` says which input changed.
 
@@ -77,21 +71,18 @@ def transfer(workdir: Path | str, refs: list[NetworkRef], *, name: str | None = 
         SettingsMismatch: the folder holds a model trained with other settings (unless
             ``retrain_on_other_settings``, which retrains it with the asked ones, as the grid does).
     """
-    name = name or default_name(refs) + (STATISTICS_SUFFIX if statistics else "")
-    return transfer_many(workdir, {name: refs}, statistics=[name] if statistics else (), settings=settings,
-                         device=device, progress=progress, retrain_on_other_settings=retrain_on_other_settings,
-                         log=log, clock=clock)[name]
+    name = name or default_name(refs)
+    return transfer_many(workdir, {name: refs}, settings=settings, device=device, progress=progress,
+                         retrain_on_other_settings=retrain_on_other_settings, log=log, clock=clock)[name]
 
 
 def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef]], *,
-                  statistics: Collection[str] = (), settings: MLPSettings = MLPSettings(), device: str = "auto",
-                  progress: bool = True,
+                  settings: MLPSettings = MLPSettings(), device: str = "auto", progress: bool = True,
                   retrain_on_other_settings: bool = False, log: Callable[[str], None] = print,
                   clock: StageClock | None = None, max_feature_bytes: int = 4 << 30) -> dict[str, TransferModel]:
     """:func:`transfer` for many experiments (name -> networks) at once: the MLPs of every stale one
     are trained together, one pass over the training segments per epoch (:func:`train_mlps`),
-    each learning what it would learn alone. The experiments named in ``statistics`` also read the
-    track statistics.
+    each learning what it would learn alone.
 
     The training segments' features of all the networks involved are held at once (float16); when
     they would take more than ``max_feature_bytes``, the experiments are trained in groups.
@@ -102,9 +93,6 @@ def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef
     clock = clock or StageClock()
     models: dict[str, TransferModel] = {}
     todo: dict[str, tuple[list[NetworkRef], dict[str, str]]] = {}
-    unknown = sorted(set(statistics) - set(experiments))
-    if unknown:
-        raise ValueError(f"statistics for experiments not asked for: {unknown}")
     for name, refs in experiments.items():
         folder = wd.transfer_dir(name)
         if retrain_on_other_settings and (diff := replace_settings(settings, folder / "settings.json")):
@@ -112,8 +100,7 @@ def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef
             (folder / "mlp.safetensors").unlink(missing_ok=True)
         ensure_settings(settings, folder / "settings.json")
         inputs = {"store": store.fingerprint(), "tracks": tracks_fingerprint(tracks),
-                  **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs},
-                  **(statistics_inputs() if name in statistics else {})}
+                  **{network_input_name(ref): run_fingerprint(ref.run_dir) for ref in refs}}
         if (folder / "mlp.safetensors").is_file():
             changed = changed_inputs(folder / INPUTS, inputs)
             if not changed:
@@ -126,8 +113,8 @@ def transfer_many(workdir: Path | str, experiments: Mapping[str, list[NetworkRef
         if train.empty:
             raise AgfError(f"{wd.root}: no training tracks; `agf prepare` assigns them")
         for group in _groups(todo, len(train), store, settings.hop, max_feature_bytes):
-            models.update(_train_group(wd, {name: todo[name] for name in group}, set(statistics) & set(group),
-                                       train, tracks, settings, device=device, progress=progress, clock=clock))
+            models.update(_train_group(wd, {name: todo[name] for name in group}, train, tracks, settings,
+                                       device=device, progress=progress, clock=clock))
     return {name: models[name] for name in experiments}
 
 
@@ -160,33 +147,23 @@ def _groups(todo: Mapping[str, tuple[list[NetworkRef], dict]], n_train_tracks: i
     return groups
 
 
-def _train_group(wd: Workdir, todo: Mapping[str, tuple[list[NetworkRef], dict]], statistics: set[str],
-                 train: pd.DataFrame, tracks: pd.DataFrame, settings: MLPSettings, *, device: str, progress: bool,
+def _train_group(wd: Workdir, todo: Mapping[str, tuple[list[NetworkRef], dict]], train: pd.DataFrame,
+                 tracks: pd.DataFrame, settings: MLPSettings, *, device: str, progress: bool,
                  clock: StageClock) -> dict[str, TransferModel]:
-    """Train the MLPs of ``todo`` together on the union of their networks' features (and the track
-    statistics, for those named in ``statistics``), and save each."""
+    """Train the MLPs of ``todo`` together on the union of their networks' features, and save each."""
     union = list(dict.fromkeys(ref for refs, _ in todo.values() for ref in refs))
     with clock.stage("segment features"):
         features = extract_features(wd.root, union, device=device, progress=progress, hop=settings.hop)
         x, track = features.select(list(train["track_id"]))
-    read = None
-    if statistics:
-        with clock.stage("track statistics"):
-            raw = statistics_of(wd.root, list(train["track_id"]), StatisticsSettings(), progress=progress)
-        read = StatisticsInput.fit(raw, StatisticsSettings())
-        x, (extra,) = with_statistics(x, track, [read], {read.settings: raw})
     genres = genre_classes(tracks)
     y = genre_indices(train["genre"], genres, "training tracks")[track]
-    columns = [np.concatenate([features.columns([union.index(ref) for ref in refs]),
-                               extra if name in statistics else np.zeros(0, np.int64)])
-               for name, (refs, _) in todo.items()]
+    columns = [features.columns([union.index(ref) for ref in refs]) for refs, _ in todo.values()]
     with clock.stage("MLP training"):
         mlps = train_mlps(x, y, columns, len(genres), settings, device=resolve_device(device), progress=progress)
     models = {}
     for (name, (refs, inputs)), mlp in zip(todo.items(), mlps):
         models[name] = TransferModel(refs=tuple(refs), fingerprints=tuple(run_fingerprint(r.run_dir) for r in refs),
-                                     genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop,
-                                     statistics=read if name in statistics else None)
+                                     genres=genres, mlp=mlp.cpu(), settings=settings, hop=settings.hop)
         save_model(models[name], wd.transfer_dir(name), workdir=wd.root)
         record_inputs(wd.transfer_dir(name) / INPUTS, inputs)
     return models

@@ -4,7 +4,7 @@
 
     settings.json      MLPSettings the MLP was trained with
     model.json         networks (run folder relative to DIR, task, run fingerprint), genres, sizes, and
-                       for a +b model the track statistics it reads and their standardisation
+                       for a +b model the classical baseline it pools with and the pooling weight
     inputs.json        digests of what the MLP learned from (agf.provenance)
     mlp.safetensors    the MLP's weights
     val_probs.csv      per validation track: true genre, predicted genre, the distribution
@@ -24,10 +24,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from agf.atomic import atomic_path, write_json
+from agf.classifier.baseline import BaselineModel
 from agf.classifier.mlp import TransferMLP
 from agf.classifier.networks import NetworkRef
 from agf.classifier.settings import MLPSettings
-from agf.classifier.statistics import StatisticsInput
 from agf.errors import AgfError, SettingsError
 from agf.settings import load_settings, save_settings
 
@@ -40,8 +40,9 @@ class ModelError(AgfError):
 
 @dataclass
 class TransferModel:
-    """An experiment's networks (in feature order), the genre MLP on top, and its genre names; a +b model's
-    MLP also reads its track's statistics, after the networks' features."""
+    """An experiment's networks (in feature order), the genre MLP on top, and its genre names; a +b model
+    also pools its track distributions with the classical baseline's (agf.evaluation.pooling), the
+    baseline weighing ``baseline_weight``."""
 
     refs: tuple[NetworkRef, ...]
     fingerprints: tuple[str, ...]  # run fingerprint of each ref when the MLP was trained
@@ -52,12 +53,12 @@ class TransferModel:
     # divides the log-probabilities of its track distributions (agf.evaluation.calibration): 1 as
     # trained; a bundle's is fitted on the validation tracks
     temperature: float = 1.0
-    statistics: StatisticsInput | None = None
+    baseline: BaselineModel | None = None
+    baseline_weight: float = 0.0
 
     def describe(self) -> str:
-        plus = f" + {self.statistics.width} track statistics" if self.statistics else ""
-        return (f"{len(self.refs)} networks ({', '.join(r.name for r in self.refs)}){plus} -> "
-                f"{len(self.genres)} genres")
+        plus = f", pooled with the classical baseline (weight {self.baseline_weight:g})" if self.baseline else ""
+        return f"{len(self.refs)} networks ({', '.join(r.name for r in self.refs)}) -> {len(self.genres)} genres{plus}"
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -75,7 +76,8 @@ def model_description(model: TransferModel, runs_root: Path) -> dict:
         "n_inputs": model.mlp.n_inputs,
         "hidden": model.mlp.hidden,
         "hop": model.hop,
-        "statistics": model.statistics.to_json() if model.statistics else None,
+        "baseline": ({"model": model.baseline.to_json(), "weight": model.baseline_weight} if model.baseline
+                     else None),
     }
 
 
@@ -137,10 +139,12 @@ def load_model(folder: Path, *, workdir: Path) -> TransferModel:
         mlp = load_mlp(folder / "mlp.safetensors", n_inputs=int(meta["n_inputs"]), hidden=int(meta["hidden"]),
                        n_genres=len(genres), what=what)
         hop = int(meta["hop"])
-        # models of agf before the +b cases have no key: they read networks only
-        statistics = StatisticsInput.from_json(meta["statistics"]) if meta.get("statistics") else None
+        # models of agf before the +b cases have no key: networks only
+        pooled = meta.get("baseline")
+        baseline = BaselineModel.from_json(pooled["model"]) if pooled else None
+        weight = float(pooled["weight"]) if pooled else 0.0
     except (KeyError, TypeError, ValueError, FileNotFoundError, json.JSONDecodeError, SettingsError) as err:
         raise ModelError(f"{folder}: incomplete model description ({type(err).__name__}: {err}); {what}") from None
     return TransferModel(refs=refs, fingerprints=fingerprints, genres=genres, mlp=mlp, settings=settings, hop=hop,
-                         statistics=statistics)
+                         baseline=baseline, baseline_weight=weight)
 

@@ -9,9 +9,9 @@ fine. The frames equal the whole-file computation's except that the 80-dB floor 
 chunk (``--block-seconds`` of audio) rather than per file; files up to one block long match
 the training front end exactly. A clip shorter than one segment (1 s) is padded with its own
 dB floor, as ``agf prepare`` does, and flagged ``padded``. A file that cannot be read gives a
-:class:`Prediction` with its ``error``, and the others go on. A ``+b`` bundle also reads the file's
-track statistics, computed on the whole file decoded at 22,050 Hz (as in training): one more
-decode, and memory of 318 MB per hour of audio.
+:class:`Prediction` with its ``error``, and the others go on. A ``+b`` bundle pools the file's
+distribution with the classical baseline's, whose statistics are computed on the whole file
+decoded at 22,050 Hz (as in training): one more decode, and memory of 318 MB per hour of audio.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from agf.classifier.networks import Embedder, load_runs
 from agf.classifier.settings import PredictSettings
 from agf.device import autocast, resolve_device
 from agf.evaluation.calibration import apply_temperature
+from agf.evaluation.pooling import pool
 
 
 @dataclass(frozen=True)
@@ -88,25 +89,14 @@ class Predictor:
     def genres(self) -> tuple[str, ...]:
         return self.bundle.model.genres
 
-    def _statistics(self, path: Path) -> torch.Tensor | None:
-        """A +b model's standardised track statistics of the file ``(1, width)`` on the device, else None."""
-        read = self.bundle.model.statistics
-        if read is None:
-            return None
-        return torch.from_numpy(read.standardise(track_statistics(path, read.settings)[None])).to(self.device)
-
     @torch.inference_mode()
-    def _segment_probs(self, segments: np.ndarray, statistics: torch.Tensor | None) -> torch.Tensor:
-        """Summed softmax outputs ``(n_genres,)`` float64 of dB segments ``(n, frames, n_mels)`` (and, for a
-        +b model, the track's statistics beside every segment's features)."""
+    def _segment_probs(self, segments: np.ndarray) -> torch.Tensor:
+        """Summed softmax outputs ``(n_genres,)`` float64 of dB segments ``(n, frames, n_mels)``."""
         x = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))
         if self.device.type == "cuda":
             x = x.pin_memory().to(self.device, non_blocking=True)
         with autocast(self.device):
-            features = self.embedder(x).float()
-            if statistics is not None:
-                features = torch.cat([features, statistics.expand(len(features), -1)], dim=1)
-            logits = self.mlp(features)
+            logits = self.mlp(self.embedder(x).float())
         return torch.softmax(logits.double(), dim=1).sum(dim=0).cpu()  # float64: sums to 1 to 1e-15
 
     def _segments(self, path: Path, cutter: SegmentCutter) -> Iterator[np.ndarray]:
@@ -128,16 +118,21 @@ class Predictor:
         for lo in range(0, len(rest), self.batch_size):
             yield rest[lo: lo + self.batch_size]
 
+    def _baseline(self, path: Path) -> np.ndarray | None:
+        """A +b model's classical baseline distribution ``(1, n_genres)`` of the file, else None."""
+        baseline = self.bundle.model.baseline
+        return None if baseline is None else baseline.probabilities(track_statistics(path, baseline.statistics)[None])
+
     def predict_file(self, path: Path | str) -> Prediction:
         """Classify one file; a file that cannot be read gives a :class:`Prediction` with ``error``."""
         cutter = SegmentCutter(segment_frames=self.bundle.front_end.segment_frames, hop=self.bundle.model.hop)
         total = torch.zeros(len(self.genres), dtype=torch.float64)
         count = 0
         try:
-            statistics = self._statistics(Path(path))
             for batch in self._segments(Path(path), cutter):
-                total += self._segment_probs(batch, statistics)
+                total += self._segment_probs(batch)
                 count += len(batch)
+            baseline = self._baseline(Path(path)) if count else None
         except AudioError as err:
             return Prediction(path=str(path), error=err.problem)
         except (MemoryError, KeyboardInterrupt):
@@ -146,7 +141,10 @@ class Predictor:
             return Prediction(path=str(path), error=f"unexpected {type(err).__name__}: {err}")
         if count == 0:
             return Prediction(path=str(path), error="no audio frames")
-        mean = apply_temperature((total / count).numpy()[None], self.bundle.model.temperature)[0]
+        mean = (total / count).numpy()[None]
+        if baseline is not None:
+            mean = pool(mean, baseline, self.bundle.model.baseline_weight)
+        mean = apply_temperature(mean, self.bundle.model.temperature)[0]
         probabilities = {g: float(p) for g, p in zip(self.genres, mean)}
         return Prediction(path=str(path), genre=self.genres[int(mean.argmax())], probabilities=probabilities,
                           n_segments=count, padded=cutter.padded)

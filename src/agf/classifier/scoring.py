@@ -1,7 +1,7 @@
 """Scoring a transfer model on a split of the work directory's tracks (SPEC section 5).
 
-A track's distribution is the mean of its segments' softmax outputs (a ``+b`` model's segments
-carry their track's statistics too); the metrics come from
+A track's distribution is the mean of its segments' softmax outputs (for a ``+b`` model, pooled
+with the classical baseline's distribution of the track); the metrics come from
 :mod:`agf.evaluation.metrics`, which knows nothing of models.
 """
 
@@ -20,12 +20,13 @@ from agf.classifier.features import extract_features
 from agf.classifier.mlp import segment_probabilities_many, track_means
 from agf.classifier.model import ModelError, TransferModel, load_model
 from agf.classifier.networks import run_fingerprint
-from agf.classifier.statistics import statistics_of, with_statistics
+from agf.classifier.statistics import statistics_of
 from agf.data.tables import genre_indices, load_tracks
 from agf.device import resolve_device
 from agf.errors import AgfError
 from agf.evaluation.calibration import apply_temperature
 from agf.evaluation.metrics import Scores, score
+from agf.evaluation.pooling import pool
 from agf.timing import StageClock
 from agf.workdir import Workdir
 
@@ -66,23 +67,21 @@ def track_probabilities_many(workdir: Path | str, models: Sequence[TransferModel
     with clock.stage("segment features"):
         features = extract_features(workdir, union, device=device, progress=progress, hop=hops.pop())
         x, track = features.select(track_ids)
-    read = list(dict.fromkeys(model.statistics for model in models if model.statistics))
-    if read:
-        with clock.stage("track statistics"):
-            raw = {settings: statistics_of(workdir, track_ids, settings, progress=progress)
-                   for settings in {item.settings for item in read}}
-        x, extra = with_statistics(x, track, read, raw)
-    columns = [np.concatenate([features.columns([union.index(ref) for ref in model.refs]),
-                               extra[read.index(model.statistics)] if model.statistics else np.zeros(0, np.int64)])
-               for model in models]
+    columns = [features.columns([union.index(ref) for ref in model.refs]) for model in models]
     for model, cols in zip(models, columns):
         if len(cols) != model.mlp.n_inputs:
-            raise ModelError(f"the networks (and statistics) give {len(cols)}-d features but the MLP expects "
-                             f"{model.mlp.n_inputs}")
+            raise ModelError(f"the networks give {len(cols)}-d features but the MLP expects {model.mlp.n_inputs}")
     with clock.stage("scoring", torch.cuda.synchronize if torch_device.type == "cuda" else None):
         probs = segment_probabilities_many([model.mlp for model in models], x, columns, device=torch_device)
-        return [apply_temperature(track_means(p, track, len(track_ids)), model.temperature)
-                for model, p in zip(models, probs)]
+        tracks = [track_means(p, track, len(track_ids)) for p in probs]
+    statistics = {}
+    if pooled := {model.baseline.statistics for model in models if model.baseline}:
+        with clock.stage("track statistics"):
+            statistics = {settings: statistics_of(workdir, track_ids, settings, progress=progress)
+                          for settings in pooled}
+    return [apply_temperature(pool(p, model.baseline.probabilities(statistics[model.baseline.statistics]),
+                                   model.baseline_weight) if model.baseline else p, model.temperature)
+            for model, p in zip(models, tracks)]
 
 
 def track_probabilities(workdir: Path | str, model: TransferModel, track_ids: list[str], *, device: str = "auto",
@@ -101,14 +100,18 @@ def evaluate_many(workdir: Path | str, models: Sequence[TransferModel], *, split
                        f"(splits present: {', '.join(sorted(tracks['split'].unique()))})")
     probs = track_probabilities_many(workdir, models, list(chosen["track_id"]), device=device, progress=progress,
                                      clock=clock)
-    evaluations = []
-    for model, p in zip(models, probs):
-        y_true = genre_indices(chosen["genre"], model.genres, f"{workdir} {split} tracks")
-        table = pd.DataFrame({"track_id": chosen["track_id"], "genre": chosen["genre"],
-                              "predicted": np.asarray(model.genres)[p.argmax(axis=1)]})
-        table = pd.concat([table, pd.DataFrame(p, columns=list(model.genres))], axis=1)
-        evaluations.append(Evaluation(scores=score(y_true, p, model.genres), tracks=table))
-    return evaluations
+    return [evaluation_of(chosen, p, model.genres, f"{workdir} {split} tracks") for model, p in zip(models, probs)]
+
+
+def evaluation_of(tracks: pd.DataFrame, probs: np.ndarray, genres: tuple[str, ...], what: str) -> Evaluation:
+    """The evaluation of distributions ``probs`` (columns in ``genres`` order) of ``tracks`` (``track_id``,
+    ``genre``); ``what`` names the tracks in an error."""
+    tracks = tracks.reset_index(drop=True)
+    y_true = genre_indices(tracks["genre"], genres, what)
+    table = pd.DataFrame({"track_id": tracks["track_id"], "genre": tracks["genre"],
+                          "predicted": np.asarray(genres)[probs.argmax(axis=1)]})
+    table = pd.concat([table, pd.DataFrame(probs, columns=list(genres))], axis=1)
+    return Evaluation(scores=score(y_true, probs, genres), tracks=table)
 
 
 def evaluate(workdir: Path | str, model: TransferModel | Path | str, *, split: str = "valid", device: str = "auto",

@@ -1,17 +1,14 @@
-"""The classical track statistics as an input of the transfer MLP: computed once per track, cached, and
-standardised on the training tracks.
+"""The classical track statistics of a work directory's tracks, computed once per track and cached.
 
-The grid's ``+b`` cases read them beside their networks' segment features: every segment of a
-track gets its track's statistics as extra columns, so the MLP can lean on what the classical
-baseline knows where the networks know less (small labelled sets). They are cached in
-``W/statistics/<settings digest>.csv``, one row per track (its id, its audio path, then the
-statistics), and reused while the track's path is unchanged; the baseline reads the same cache.
+The classical baseline (:mod:`agf.classifier.baseline`) reads them, for its own case and for
+the grid's ``+b`` cases. They are cached in ``W/statistics/<settings digest>.csv``, one row per
+track (its id, its audio path, then the statistics), and reused while the track's path is
+unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +19,8 @@ from agf.atomic import write_csv
 from agf.audio.statistics import N_CONTRAST, StatisticsSettings, track_statistics
 from agf.data.tables import load_tracks
 from agf.locks import exclusive
-from agf.settings import fingerprint, to_dict
+from agf.settings import fingerprint
 from agf.workdir import Workdir
-
-# a statistic constant over the training tracks is divided by 1, not by 0
-MIN_STD = 1e-6
 
 
 def statistic_names(settings: StatisticsSettings) -> list[str]:
@@ -64,54 +58,6 @@ def statistics_of(workdir: Path | str, track_ids: Sequence[str], settings: Stati
 
 
 def statistics_inputs(settings: StatisticsSettings = StatisticsSettings()) -> dict[str, str]:
-    """How an artefact that learned from the track statistics (a +b model, the baseline's row) records them
-    among its inputs (:mod:`agf.provenance`)."""
+    """How an artefact that learned from the track statistics (the baseline, a +b model) records them among
+    its inputs (:mod:`agf.provenance`)."""
     return {"track statistics": fingerprint(settings)}
-
-
-@dataclass(frozen=True)
-class StatisticsInput:
-    """The track statistics a transfer model reads: their settings, and the mean and standard deviation of
-    each statistic over the training tracks, which standardise them (kept with the model, as the
-    networks keep their input standardisation)."""
-
-    settings: StatisticsSettings
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-    @classmethod
-    def fit(cls, statistics: np.ndarray, settings: StatisticsSettings) -> StatisticsInput:
-        """From the ``(n_train_tracks, width)`` statistics of the training tracks (one row per track, so a
-        long track weighs as much as a short one)."""
-        return cls(settings, tuple(map(float, statistics.mean(axis=0))),
-                   tuple(map(float, np.maximum(statistics.std(axis=0), MIN_STD))))
-
-    @property
-    def width(self) -> int:
-        return self.settings.width
-
-    def standardise(self, statistics: np.ndarray) -> np.ndarray:
-        """``(n, width)`` float32 of ``(n, width)`` raw statistics."""
-        return ((statistics - np.asarray(self.mean)) / np.asarray(self.std)).astype(np.float32)
-
-    def to_json(self) -> dict:
-        return {"settings": to_dict(self.settings), "mean": list(self.mean), "std": list(self.std)}
-
-    @classmethod
-    def from_json(cls, payload: dict) -> StatisticsInput:
-        return cls(StatisticsSettings(**payload["settings"]), tuple(map(float, payload["mean"])),
-                   tuple(map(float, payload["std"])))
-
-
-def with_statistics(features: np.ndarray, track: np.ndarray, inputs: Sequence[StatisticsInput],
-                    statistics: dict[StatisticsSettings, np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``features (n_segments, width)`` with each of ``inputs``' standardised statistics appended to every
-    segment of its track (``track[i]``: the track of segment ``i``; ``statistics``: the raw statistics of
-    the tracks by settings), and the columns of each input in the result."""
-    blocks, columns, start = [features], [], features.shape[1]
-    for item in inputs:
-        block = item.standardise(statistics[item.settings])[track].astype(features.dtype)
-        blocks.append(block)
-        columns.append(np.arange(start, start + item.width))
-        start += item.width
-    return (np.concatenate(blocks, axis=1) if inputs else features), columns

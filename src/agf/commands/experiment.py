@@ -29,9 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--archs", default=",".join(GRID_ARCHS), help="comma-separated: stn, mtn")
     parser.add_argument("--wstn", action="store_true", help="also train wSTNs for N = 2 .. number of tasks")
     parser.add_argument("--b-cases", action=argparse.BooleanOptionalAction, default=True,
-                        help="also the +b cases (default: on): g alone and all the tasks, each architecture, with the "
-                             "classical baseline's MFCC and spectral-contrast track statistics beside the networks' "
-                             "features in the MLP's input, chosen on validation like any case")
+                        help="also the +b cases (default: on): g alone and all the tasks, each architecture, their "
+                             "track distributions pooled with the classical baseline's (weight fitted on validation), "
+                             "chosen on validation like any case")
     add_split_options(parser)
     parser.add_argument("--folds", type=int, metavar="K",
                         help="run the grid on K folds (grouped as --split groups tracks: by artist by default), each "
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                  if getattr(args, name) is not None}
     preset = replace(PRESETS[args.preset], seed=args.seed, **overrides)
     run_experiment(args.source, args.workdir, preset=preset, tasks=args.tasks, archs=archs, wstn=args.wstn,
-                   statistics=args.b_cases,
+                   plus_b=args.b_cases,
                    split=args.split, valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
                    folds=args.folds, seeds=args.seeds, label_noise=args.label_noise,
                    cluster=args.cluster, workers=args.workers, device=args.device, progress=args.progress,

@@ -6,9 +6,11 @@ Networks are named with --networks ARCH:TASKS[,ARCH:TASKS...]:
   mtn:gm       the g and m branches of the MTN trained on g and m (DIR/runs/mtn-gm)
   wstn:gsedm   the genre network widened to the size of 5 tasks (DIR/runs/wstn-gsedm)
 or with --runs RUN_DIR[:TASKS],... (RUN_DIR as a path, or a name under DIR/runs; without
-TASKS every task of the run). The features are concatenated in the order given; --plus-b adds
-the classical baseline's track statistics (MFCC and spectral-contrast means and deviations) after
-them. The model is scored on the validation tracks; the report files are written beside it.
+TASKS every task of the run). The features are concatenated in the order given. --plus-b pools
+the model's distributions with the classical baseline's (MFCC and spectral-contrast statistics +
+logistic regression), the baseline's weight fitted on the validation tracks, in a model of its
+own (``stn-gm+b``). The model is scored on the validation tracks; the report files are written
+beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="model folder name under DIR/transfer (default: from the networks, e.g. stn-gm, "
                                        "and +b with --plus-b)")
     parser.add_argument("--plus-b", action="store_true",
-                        help="the MLP also reads each track's classical statistics (as the baseline does)")
+                        help="pool the model with the classical baseline, weighted as fits the validation tracks")
     parser.add_argument("--bundle", type=Path, help="also write a model bundle folder here, for `agf predict`")
     defaults = MLPSettings()
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"MLP epochs (default {defaults.epochs})")
@@ -40,22 +42,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from agf.classifier.bundle import write_bundle
     from agf.classifier.fit import default_name, transfer
+    from agf.classifier.model import save_model
     from agf.classifier.networks import parse_networks, parse_runs
+    from agf.classifier.pooled import pooled_with_baseline
     from agf.classifier.scoring import evaluate
     from agf.data.tables import load_tracks, open_store
     from agf.evaluation.report import write_evaluation
-    from agf.tasks import STATISTICS_SUFFIX
+    from agf.tasks import PLUS_B
 
     settings = MLPSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                            seed=args.seed, hop=args.hop)
     wd = Workdir(args.workdir)
     refs = parse_networks(args.networks, wd.root) if args.networks else parse_runs(args.runs, wd.root)
-    name = args.name or default_name(refs) + (STATISTICS_SUFFIX if args.plus_b else "")
+    alone = default_name(refs) if args.plus_b else args.name or default_name(refs)
+    name = (args.name or alone + PLUS_B) if args.plus_b else alone
     folder = wd.transfer_dir(name)
-    plus = " + track statistics" if args.plus_b else ""
-    print(f"transfer {name}: networks {', '.join(r.name for r in refs)}{plus}")
-    model = transfer(wd.root, refs, name=name, statistics=args.plus_b, settings=settings, device=args.device,
-                     progress=args.progress)
+    print(f"transfer {name}: networks {', '.join(r.name for r in refs)}"
+          + (", pooled with the classical baseline" if args.plus_b else ""))
+    model = transfer(wd.root, refs, name=alone, settings=settings, device=args.device, progress=args.progress)
+    if args.plus_b:
+        model = pooled_with_baseline(wd.root, model, device=args.device, progress=args.progress)
+        save_model(model, folder, workdir=wd.root)
+        print(f"baseline weight fitted on the validation tracks: {model.baseline_weight:g}")
     print(f"model: {folder}")
     if (load_tracks(wd)["split"] == "valid").any():
         evaluation = evaluate(wd.root, model, split="valid", device=args.device, progress=args.progress)

@@ -6,7 +6,7 @@ Each question compares two cases scored on the same tracks (:func:`agf.evaluatio
 - does sharing a first block help? the MTN against the STN of the same tasks, for the most tasks;
 - is it the tasks or the size? the best N-task STN or MTN against the wSTN of N tasks (Table 5);
 - is the deep model worth it? the best case against the classical baseline;
-- do the classical statistics add to the networks? the best ``+b`` case against the same case without.
+- does the classical baseline add to the networks? the best ``+b`` case against the same case without.
 
 "The best" is picked on the validation tracks (``valid_log_loss``), and the pair is compared on
 the test tracks, which the choice never saw. A grid without test tracks (a two-way split) can
@@ -23,7 +23,7 @@ import pandas as pd
 from agf.evaluation.intervals import metric_intervals, paired_difference
 from agf.evaluation.metrics import PROB_FLOOR
 from agf.experiments.grid import paper_cases
-from agf.tasks import STATISTICS_SUFFIX
+from agf.tasks import PLUS_B
 
 COMPARISON_COLUMNS = ["question", "a", "b", "log_loss_a_minus_b", "low", "high", "p_value", "folds_a_better"]
 
@@ -77,13 +77,14 @@ def paired_comparisons(results: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
         if len(same_n):
             pairs.append((f"multi-task vs wSTN of equal size, N = {wstn['n_tasks']} (Table 5)",
                           _best(same_n), wstn))
-    plus_b = every[every["tasks"].str.endswith(STATISTICS_SUFFIX)]
+    plus_b = every[every["tasks"].str.endswith(PLUS_B)]
     if len(plus_b):
         with_b = _best(plus_b)
         without = deep[(deep["arch"] == with_b["arch"])
-                       & (deep["tasks"] == with_b["tasks"].removesuffix(STATISTICS_SUFFIX))]
+                       & (deep["tasks"] == with_b["tasks"].removesuffix(PLUS_B))]
         if len(without):
-            pairs.append(("+ classical statistics vs networks only (best +b case)", with_b, without.iloc[0]))
+            pairs.append(("networks pooled with the classical baseline vs networks only (best +b case)", with_b,
+                          without.iloc[0]))
     baseline = results[results["arch"] == "baseline"]
     if len(every) and len(baseline):
         pairs.append(("best case vs classical baseline", _best(every), baseline.iloc[0]))

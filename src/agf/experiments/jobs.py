@@ -7,6 +7,7 @@ validation, where the grid chooses (``valid_log_loss``), and on test, where it r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -17,16 +18,18 @@ import pandas as pd
 import torch
 
 from agf.atomic import write_json
+from agf.classifier.baseline import BaselineSettings, baseline_of
 from agf.classifier.fit import network_input_name, transfer_many
+from agf.classifier.model import TransferModel, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
-from agf.classifier.scoring import Evaluation, evaluate_many
+from agf.classifier.scoring import Evaluation, evaluate_many, evaluation_of
 from agf.classifier.settings import MLPSettings
-from agf.classifier.statistics import statistics_inputs
+from agf.classifier.statistics import statistics_inputs, statistics_of
 from agf.data.tables import genre_classes, genre_indices, load_tracks, open_store, tracks_fingerprint
 from agf.evaluation.intervals import per_track
 from agf.evaluation.metrics import score
+from agf.evaluation.pooling import cross_fitted, fit_weight, pool
 from agf.evaluation.report import write_evaluation
-from agf.experiments.baseline import BaselineSettings, baseline_probabilities
 from agf.experiments.cluster import job_device
 from agf.experiments.grid import Case, Network
 from agf.experiments.presets import Preset
@@ -83,7 +86,8 @@ def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], pr
     A case's row is cached with the digests of what it was computed from and reused while they
     hold; the MLPs of the stale cases are trained together, one pass over the training segments
     per epoch, and scored together in one pass over the validation segments (and one over the test
-    segments).
+    segments). A stale +b case pools its networks-only case's distributions with the baseline's
+    (:func:`_pooled`).
     """
     started = time.perf_counter()
     clock = StageClock()
@@ -97,22 +101,66 @@ def cases_job(workdir: str, cases: list[Case], trained: dict[str, JobResult], pr
     refs = {case.name: [NetworkRef(Path(trained[net.name].value), task) for net, task in case.feature_sources()]
             for case in cases}
     inputs = {case.name: {**common, **{network_input_name(r): run_fingerprint(r.run_dir) for r in refs[case.name]},
-                          **(statistics_inputs() if case.statistics else {})} for case in cases}
+                          **(_baseline_inputs() if case.plus_b else {})} for case in cases}
     rows = {case.name: _cached_row(wd.case_json(preset.name, case.name), inputs[case.name]) for case in cases}
     stale = [case for case in cases if rows[case.name] is None]
     said: list[str] = []
     if stale:
+        # a +b case pools its networks-only case: that model is needed (loaded when up to date)
+        needed = list(dict.fromkeys(case.networks_only for case in stale))
         with exclusive(wd.cases_lock(preset.name)):
-            models = transfer_many(wd.root, {case.name: refs[case.name] for case in stale},
-                                   statistics=[case.name for case in stale if case.statistics], settings=settings,
+            models = transfer_many(wd.root, {case.name: refs[case.name] for case in needed}, settings=settings,
                                    device=job_device(device), progress=False, retrain_on_other_settings=True,
                                    log=said.append, clock=clock)
-            scored = {split: evaluate_many(wd.root, list(models.values()), split=split, device=job_device(device),
-                                           progress=False, clock=clock) for split in _scored_splits(tracks)}
-        for i, case in enumerate(stale):
-            evaluations = {split: scored[split][i] for split in scored}
+            scored = {split: dict(zip(models, evaluate_many(wd.root, list(models.values()), split=split,
+                                                            device=job_device(device), progress=False, clock=clock)))
+                      for split in _scored_splits(tracks)}
+            if plus_b := [case for case in stale if case.plus_b]:
+                for split, pooled in _pooled(wd, tracks, plus_b, models, scored, preset, clock).items():
+                    scored[split].update(pooled)
+        for case in stale:
+            evaluations = {split: scored[split][case.name] for split in scored}
             rows[case.name] = _case_row(wd, case, evaluations, refs[case.name], tracks, inputs[case.name], preset)
     return JobResult([rows[case.name] for case in cases], said, clock.stages, time.perf_counter() - started)
+
+
+def _baseline_inputs() -> dict[str, str]:
+    """What the baseline learns from besides the tracks, as a row's inputs name it."""
+    return {"baseline settings": fingerprint(BaselineSettings()), **statistics_inputs()}
+
+
+def _pooled(wd: Workdir, tracks: pd.DataFrame, cases: list[Case], models: dict[str, TransferModel],
+            scored: dict[str, dict[str, Evaluation]], preset: Preset,
+            clock: StageClock) -> dict[str, dict[str, Evaluation]]:
+    """The evaluations, per split, of the +b ``cases``: each networks-only case's track distributions
+    (``scored``) pooled with the baseline's (fitted on the training tracks), the baseline's weight fitted
+    on the validation tracks. Each +b model is saved beside the others.
+
+    Its validation distributions are cross-fitted (each half of the tracks pooled with the weight fitted
+    on the other), so that the validation log loss the grid chooses on does not flatter the pooling.
+    """
+    genres = genre_classes(tracks)
+    with clock.stage("classical baseline"):
+        # as baseline_job fits it (deterministic, and cheap once the statistics are cached)
+        baseline = baseline_of(wd, tracks, genres, progress=False)
+        opinions = {}
+        for split, by_case in scored.items():
+            track_ids = list(next(iter(by_case.values())).tracks["track_id"])  # every case's, in one order
+            opinions[split] = baseline.probabilities(statistics_of(wd.root, track_ids, progress=False))
+    pooled: dict[str, dict[str, Evaluation]] = {split: {} for split in scored}
+    for case in cases:
+        alone = {split: by_case[case.networks_only.name] for split, by_case in scored.items()}
+        own = {split: evaluation.tracks[list(genres)].to_numpy() for split, evaluation in alone.items()}
+        y_valid = genre_indices(alone["valid"].tracks["genre"], genres, "validation tracks")
+        weight = fit_weight(y_valid, own["valid"], opinions["valid"])
+        probs = {split: pool(own[split], opinions[split], weight) for split in own}
+        probs["valid"] = cross_fitted(y_valid, own["valid"], opinions["valid"], seed=preset.seed)
+        for split, evaluation in alone.items():
+            pooled[split][case.name] = evaluation_of(evaluation.tracks[["track_id", "genre"]], probs[split], genres,
+                                                     f"{split} tracks")
+        model = dataclasses.replace(models[case.networks_only.name], baseline=baseline, baseline_weight=weight)
+        save_model(model, wd.transfer_dir(case.name), workdir=wd.root)
+    return pooled
 
 
 def _scored_splits(tracks: pd.DataFrame) -> tuple[str, ...]:
@@ -164,15 +212,18 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     clock = StageClock()
     wd = Workdir(workdir)
     tracks = load_tracks(wd)
-    settings = BaselineSettings()
-    inputs = {"baseline settings": fingerprint(settings), **statistics_inputs(), "tracks": tracks_fingerprint(tracks)}
+    inputs = {**_baseline_inputs(), "tracks": tracks_fingerprint(tracks)}
     row_path = wd.case_json(preset_name, "baseline")
     row = _cached_row(row_path, inputs)
     if row is not None:
         return JobResult(row, [], clock.stages, time.perf_counter() - started)
     genres = genre_classes(tracks)
     with clock.stage("classical baseline"):
-        scored = baseline_probabilities(wd, tracks, genres, settings, splits=_scored_splits(tracks), progress=False)
+        baseline = baseline_of(wd, tracks, genres, progress=False)
+        scored = {}
+        for split in _scored_splits(tracks):
+            rows = tracks[tracks["split"] == split].reset_index(drop=True)
+            scored[split] = rows, baseline.probabilities(statistics_of(wd.root, list(rows["track_id"]), progress=False))
     row = {"tasks": "-", "arch": "baseline", "n_tasks": 0, "n_params": 0, **_row(scored, genres, tracks),
            "inputs": inputs}
     write_json(row_path, row)

@@ -69,7 +69,7 @@ class GridSettings(Settings):
     tasks: tuple[str, ...]
     archs: tuple[str, ...]
     wstn: bool
-    statistics: bool = True  # the +b cases
+    plus_b: bool = True  # the +b cases
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", parse_tasks(self.tasks))
@@ -154,7 +154,7 @@ def _protocol(dataset: DatasetSettings, folds: int, seeds: int = 1) -> str:
 
 
 def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "quick", tasks: str = "gsedm",
-                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, statistics: bool = True,
+                   archs: tuple[str, ...] = GRID_ARCHS, wstn: bool = False, plus_b: bool = True,
                    split: str = "artist",
                    valid_fraction: float = 0.15, test_fraction: float = 0.15, folds: int | None = None,
                    seeds: int = 1, label_noise: float = 0.0, cluster: str | None = None, workers: int | None = None,
@@ -163,7 +163,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     """Run (or finish, or bring up to date) the grid; returns the path of ``results.csv``.
 
     ``preset`` is a name of :data:`PRESETS` or a :class:`Preset`; its cases live in
-    ``DIR/grid/<preset name>``. ``statistics`` adds the ``+b`` cases
+    ``DIR/grid/<preset name>``. ``plus_b`` adds the ``+b`` cases
     (:func:`agf.experiments.grid.plan_cases`). ``split``, ``valid_fraction``, ``test_fraction`` and
     ``label_noise`` are :func:`agf.data.prepare.prepare`'s. ``folds`` (2 or more) runs the grid once per fold
     (:mod:`agf.experiments.folds`) and reports them combined; None runs it once. ``seeds`` runs each
@@ -174,7 +174,7 @@ def run_experiment(source: str, workdir: Path | str, *, preset: str | Preset = "
     clock = StageClock()
     wd = Workdir(workdir)
     chosen = PRESETS[preset] if isinstance(preset, str) else preset
-    asked = GridSettings(chosen, tasks, tuple(archs), wstn, statistics)  # every check before any work
+    asked = GridSettings(chosen, tasks, tuple(archs), wstn, plus_b)  # every check before any work
     if folds is not None:
         check_folds(folds)
     check_seeds(seeds)
@@ -242,7 +242,7 @@ def run_split(source: str, wd: Workdir, asked: GridSettings, execution: Executio
     settings = dataclasses.replace(asked, tasks=kept)
     if diff := replace_settings(settings, wd.grid_dir(chosen.name) / "settings.json"):
         print(f"  the grid's settings changed since its last run ({diff}); what they change is redone")
-    cases = plan_cases(kept, asked.archs, asked.wstn, asked.statistics)
+    cases = plan_cases(kept, asked.archs, asked.wstn, asked.plus_b)
     networks = networks_of(cases)
     threads = _threads(n_workers) if not cluster else 1
     print(f"[3/5] {len(networks)} networks and {len(cases)} cases on "
