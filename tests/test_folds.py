@@ -147,8 +147,8 @@ def test_two_folds_test_every_track_once_and_share_one_store(two_folds):
 def test_a_folds_test_tracks_reach_nothing_it_fits(tmp_path):
     """Fold 1's test spectrograms are set to NaN before its grid runs: a factor fit, a network or an MLP
     that saw one would be NaN (the mean and std of a network's input, its weights, the k-means words). Its
-    test tracks' statistics are set to 1e30 (NaN would stop the baseline's scikit-learn model): a +b
-    model whose standardisation saw one would have a mean and std near 1e29."""
+    test tracks' statistics are set to 1e30 (NaN would stop the baseline's scikit-learn model): a baseline
+    (of a +b model) whose standardisation saw one would have a mean and scale near 1e29."""
     fold_wd = fold_workdir(Workdir(tmp_path / "w"), 0)
     prepare(SOURCE, fold_wd.root, folds=2, fold=0, jobs=1, progress=False)
     tracks = load_tracks(fold_wd)
@@ -169,10 +169,10 @@ def test_a_folds_test_tracks_reach_nothing_it_fits(tmp_path):
     run = run_split(SOURCE, fold_wd, grid, Execution(None, 2, "cpu"),
                     {"folds": 2, "fold": 0, "jobs": 1, "seed": 0, "progress": False}, StageClock())
     fitted = [*fold_wd.runs_dir.glob("*/weights.safetensors"), *(fold_wd.root / "transfer").glob("*/mlp.safetensors")]
-    assert len(fitted) == 3 + 4 + 3  # stn-g, stn-m, mtn-gm; the 4 cases' MLPs and the 3 +b cases'
+    assert len(fitted) == 3 + 4 + 3  # stn-g, stn-m, mtn-gm; the 4 cases' MLPs, and the 3 +b cases' (copies)
     for folder in (fold_wd.root / "transfer").glob("*+b"):
-        read = load_model(folder, workdir=fold_wd.root).statistics
-        assert np.abs(read.mean).max() < 1e6 and np.max(read.std) < 1e6, folder
+        baseline = load_model(folder, workdir=fold_wd.root).baseline
+        assert np.abs(baseline.mean).max() < 1e6 and np.max(baseline.scale) < 1e6, folder
     for path in fitted:
         assert all(np.isfinite(t).all() for t in load_file(path).values()), path
     factors = [*fold_wd.factors_dir("m").glob("*.npy"), *fold_wd.factors_dir("m").glob("*.npz")]
