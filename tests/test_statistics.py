@@ -245,3 +245,18 @@ def test_the_pooling_question_pairs_the_best_plus_b_case_with_the_same_case_with
     assert table.loc["best case vs classical baseline", "a"] == "stn g+b"
     # the paper's question compares networks only
     assert table.loc["g + artist group factors vs g only (Table 3)", "a"] == "stn gm"
+
+
+def test_agf_transfer_plus_b_writes_a_pooled_model_beside_the_networks_only_one(small_workdir, capsys):
+    from agf.cli import main
+
+    workdir, _ = small_workdir
+    assert main(["transfer", "--workdir", str(workdir), "--networks", "stn:g", "--plus-b", "--epochs", "1",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "transfer stn-g+b: networks stn-gm-g, pooled with the classical baseline" in out
+    weight = float(out.split("baseline weight fitted on the validation tracks: ")[1].split()[0])
+    pooled = load_model(Workdir(workdir).transfer_dir("stn-g+b"), workdir=workdir)
+    alone = load_model(Workdir(workdir).transfer_dir("stn-g"), workdir=workdir)
+    assert pooled.baseline is not None and pooled.baseline_weight == weight and alone.baseline is None
+    assert (Workdir(workdir).transfer_dir("stn-g+b") / "val_probs.csv").is_file()
