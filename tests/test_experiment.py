@@ -90,8 +90,7 @@ def test_grid_results_report_and_bundle(finished):
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")
     for stage in ("read (or generate) the dataset", "decode and log-mel", "factor words and k-means dictionaries",
                   "LDA artist groups", "training steps", "checkpoints", "validation loss", "segment features",
-                  "MLP training", "scoring", "classical baseline", "track statistics",
-                  "Dask: cluster start and stop"):
+                  "MLP training", "scoring", "classical baseline", "Dask: cluster start and stop"):
         assert timings.loc[stage, "wall_s"] > 0 and timings.loc[stage, "calls"] >= 1, stage
     assert (finished / "report.md").is_file() and (finished / "figure3.png").stat().st_size > 0
     # the bundle is the best deep case by validation log loss, and classifies audio files
