@@ -81,10 +81,12 @@ def test_grid_results_report_and_bundle(finished):
                                            line).groups()
     chosen = results.loc[results[results["arch"] != "baseline"]["valid_log_loss"].idxmin()]
     assert float(temperature) > 0 and float(before) == pytest.approx(chosen["valid_log_loss"], abs=1e-4)
-    test_before = float(re.search(r"on the test tracks: log loss ([\d.]+) ->", line).group(1))
+    test_before, test_after = map(float, re.search(r"on the test tracks, the temperature as the bundle applies it "
+                                                   r"\(or not\): log loss ([\d.]+) -> ([\d.]+)", line).groups())
     assert test_before == pytest.approx(chosen["log_loss"], abs=1e-4)
     applied = load_bundle(finished / "bundle").model.temperature  # the fitted one only where it helped
     assert applied == (pytest.approx(float(temperature), rel=1e-3) if float(after) < float(before) else 1.0)
+    assert (test_after == test_before) == (applied == 1.0)  # the test effect is the bundle's
     for heading in ("Table 3", "Table 4", "Figure 3", "Time per stage"):  # Table 5 needs --wstn
         assert heading in html
     timings = pd.read_csv(finished / "timings.csv").set_index("stage")

@@ -107,20 +107,21 @@ class GridRun:
 
 def _calibration(model_dirs: list[Path], diagram: Path) -> tuple[Calibration, Calibration | None]:
     """The calibration of a model on validation (first fold), and, when there are test tracks, the effect
-    on them of the temperature each fold fitted on its validation tracks (pooled over the folds); the
-    reliability diagram of the tracks reported on is saved at ``diagram``."""
+    on them of the temperature each fold's bundle would apply (pooled over the folds): the one fitted on
+    its validation tracks where cross-fitting shows that it helps, else 1. The reliability diagram of the
+    tracks reported on is saved at ``diagram``."""
     chosen, tested = [], []
     for model_dir in model_dirs:
         y_valid, p_valid = _probabilities(model_dir / "val_probs.csv")
         chosen.append(calibrate(y_valid, p_valid))
         if (model_dir / "test" / "test_probs.csv").exists():
             y_test, p_test = _probabilities(model_dir / "test" / "test_probs.csv")
-            tested.append((y_test, p_test, apply_temperature(p_test, chosen[-1].temperature)))
+            tested.append((y_test, p_test, apply_temperature(p_test, chosen[-1].chosen)))
     if tested:
         y_true, before, after = (np.concatenate(parts) for parts in zip(*tested))
         effect = Calibration(chosen[0].temperature, log_loss(y_true, before), log_loss(y_true, after),
                              expected_calibration_error(y_true, before), expected_calibration_error(y_true, after))
-        what = "test tracks, temperature fitted on validation"
+        what = "test tracks, temperature as each fold's bundle applies it"
     else:
         y_true, before = _probabilities(model_dirs[0] / "val_probs.csv")
         after, effect = apply_temperature(before, chosen[0].temperature), None
@@ -335,8 +336,10 @@ def _calibration_line(calibration: Calibration, effect: Calibration | None, fold
     if effect is None:
         return (f"{fitted}; {crossed}; ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f} "
                 "(no test tracks)")
-    return (f"{fitted}; {crossed}; on the test tracks: log loss {effect.log_loss_before:.4f} -> "
-            f"{effect.log_loss_after:.4f}, ECE {effect.ece_before:.4f} -> {effect.ece_after:.4f}")
+    applied = "as each fold's bundle applies it (or not)" if folds > 1 else "as the bundle applies it (or not)"
+    return (f"{fitted}; {crossed}; on the test tracks, the temperature {applied}: log loss "
+            f"{effect.log_loss_before:.4f} -> {effect.log_loss_after:.4f}, ECE {effect.ece_before:.4f} -> "
+            f"{effect.ece_after:.4f}")
 
 
 def _write_bundle(model_dir: Path, wd: Workdir, temperature: float) -> None:
