@@ -176,8 +176,8 @@ def test_two_seeds_train_the_same_split_apart_and_combine(two_seeds):
         for metric in ("log_loss", "accuracy"):
             spread = abs(own[0][metric] - own[1][metric]) / np.sqrt(2)  # the sd (ddof=1) of two values
             assert combined[f"{metric}_seeds_sd"] == pytest.approx(spread, abs=2e-6)
-        if arch != "baseline":
-            assert combined["log_loss_seeds_sd"] > 0  # the seed alone moves every deep case
+        if arch != "baseline" and not tasks.endswith("+b"):  # a +b case may weigh the baseline 1 in both seeds
+            assert combined["log_loss_seeds_sd"] > 0  # the seed alone moves every networks-only case
         seed = np.asarray(records[(arch, tasks)]["seed"])  # per_track.csv keeps every seed's record of a track
         assert (seed == 0).sum() == (seed == 1).sum() == combined["n_test_tracks"] > 0
     report = (two_seeds / "report.md").read_text()
