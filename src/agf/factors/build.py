@@ -354,6 +354,9 @@ def _stale_reason(folder: Path, settings: FactorSettings, tracks: pd.DataFrame, 
     if json.loads((folder / DONE_FILE).read_text()).get("tracks_fingerprint") != tracks_fingerprint(tracks):
         return "was built from other tracks (tracks.csv changed since)"
     # the words of m, d and e come from the decoded audio: a re-decoded store (changed files) makes them stale
-    if json.loads((folder / DONE_FILE).read_text()).get("store_fingerprint") != store:
+    built_from = json.loads((folder / DONE_FILE).read_text()).get("store_fingerprint")
+    if built_from is None:
+        return "records no spectrogram store (built by an earlier agf)"
+    if built_from != store:
         return "was built from another spectrogram store (tracks re-decoded since)"
     return None
