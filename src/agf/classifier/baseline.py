@@ -46,10 +46,6 @@ class BaselineModel:
     coef: tuple[tuple[float, ...], ...]
     intercept: tuple[float, ...]
 
-    @property
-    def n_genres(self) -> int:
-        return len(self.intercept)
-
     def probabilities(self, statistics: np.ndarray) -> np.ndarray:
         """``(n, n_genres)`` float64 distributions of tracks' ``(n, width)`` raw statistics."""
         x = (np.asarray(statistics, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
