@@ -3,6 +3,9 @@ max-pool against ``nn.MaxPool2d``."""
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -40,10 +43,43 @@ def test_every_intermediate_shape():
 
 def test_layer_order_bn_between_conv_and_elu():
     names = list(dict(DCNN(16).trunk.named_children()))
-    assert names[:6] == ["conv2", "bn2", "elu2", "pool2", "drop2", "conv3"]
+    assert names[:6] == ["conv2", "bn2", "pool2", "elu2", "drop2", "conv3"]  # pool and ELU commute: see below
     assert names[-6:] == ["elu7", "gap", "bn_gap", "dense", "bn_dense", "elu_dense"]
     net = DCNN(16)
     assert net.trunk.drop2.p == 0.1 and net.trunk.drop4.p == 0.1 and net.head.drop.p == 0.5
+
+
+def in_table_2_order(net: DCNN) -> DCNN:
+    """A copy of ``net`` with every ELU before its pool, Table 2's order."""
+    net = copy.deepcopy(net)
+    for sequential in (net.stem, net.trunk):
+        names = list(sequential._modules)
+        for i, (first, second) in enumerate(zip(names, names[1:])):
+            if first.startswith("pool") and second.startswith("elu"):
+                names[i], names[i + 1] = second, first
+        sequential._modules = OrderedDict((name, sequential._modules[name]) for name in names)
+    return net
+
+
+def test_pool_before_elu_computes_table_2s_order():
+    """The ELU is increasing, so pooling before it gives Table 2's numbers and gradients, in a
+    training step (batch statistics, dropout drawn alike) and in inference."""
+    torch.manual_seed(0)
+    net = DCNN(16)
+    reference = in_table_2_order(net)
+    assert [n for n in reference.trunk._modules][:4] == ["conv2", "bn2", "elu2", "pool2"]
+    x, y = torch.randn(6, 1, 128, 43), torch.randint(0, 16, (6,))
+    losses = []
+    for model in (net, reference):
+        torch.manual_seed(1)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
+    for (name, p), q in zip(net.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6, msg=name)
+    with torch.inference_mode():
+        torch.testing.assert_close(net.eval()(x), reference.eval()(x), rtol=1e-5, atol=1e-6)
 
 
 def hand_count(c: list[int], dense: int, n_out: int) -> int:

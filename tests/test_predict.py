@@ -59,14 +59,18 @@ def test_bundle_predictions_equal_the_evaluation_path(small_workdir, bundle):
 
 
 def test_embedder_runs_channels_last_with_the_features_of_nchw_networks():
-    """The Embedder's channels-last layout (faster on CPU) changes the features by float rounding only."""
+    """The Embedder's channels-last layout, its batch norms folded into the convs and an MTN's stem
+    computed once for all its task networks (all faster on CPU) change the features by float
+    rounding only."""
     torch.manual_seed(0)
     stn, mtn = DCNN(16).eval(), MultiTaskDCNN({"g": 16, "m": 40}).eval()
-    for net in (stn, mtn):  # non-trivial BN statistics, as after training
+    for net in (stn, mtn):  # non-trivial BN statistics and affine weights, negative scales too, as after training
         for m in net.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.running_mean.normal_()
                 m.running_var.uniform_(0.5, 2)
+                m.weight.data.uniform_(-1.5, 1.5)
+                m.bias.data.normal_()
     mean, std = np.random.default_rng(0).normal(-40, 5, 128), np.full(128, 12.0)
     runs = [TrainedRun(Path("runs/stn-g"), "stn", ("g",), ("a", "b"), mean, std, "segment",
                        networks={"g": copy.deepcopy(stn)}),
@@ -75,12 +79,16 @@ def test_embedder_runs_channels_last_with_the_features_of_nchw_networks():
     refs = [NetworkRef(Path("runs/stn-g"), "g"), NetworkRef(Path("runs/mtn-gm"), "m"), NetworkRef(Path("runs/mtn-gm"), "g")]
     embedder = Embedder(runs, refs)
     assert embedder.networks[0].stem.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in embedder.modules())  # folded
+    stem_calls = []
+    embedder.networks[1].stem.register_forward_hook(lambda *_: stem_calls.append(1))
     segments = torch.randn(16, 43, 128) * 12 - 40  # dB, frames first
     x = network_input(segments, torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(std, dtype=torch.float32),
                       level="segment")
     with torch.no_grad():
         expected = torch.cat([stn.embed(x), mtn.embed(x, "m"), mtn.embed(x, "g")], dim=1)
         torch.testing.assert_close(embedder(segments), expected, rtol=1e-4, atol=1e-5)
+    assert len(stem_calls) == 1  # the MTN's stem, once for its two task networks
 
 
 def test_bad_files_get_an_error_line_and_the_rest_go_on(shared_data, bundle, tmp_path, capsys):

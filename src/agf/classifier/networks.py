@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from agf.errors import AgfError, MissingStep
+from agf.models.folding import fold_batch_norms
 from agf.models.input import Standardiser
 from agf.provenance import file_digest
 from agf.tasks import ARCHS, GENRE_TASK, TaskError, parse_tasks
@@ -148,11 +149,13 @@ class Embedder(nn.Module):
     """dB segments ``(B, frames, n_mels)`` (frames first, as stored) -> features ``(B, 256 * n_networks)``.
 
     Each network sees the segment standardised as its own run was trained (level, per-mel-bin
-    mean and std); networks of one run share the standardisation. Always in eval mode, and channels-last
-    (kept by ``.to(device)``): on CUDA for the tensor cores, and on CPU too, where oneDNN's
-    convolutions and PyTorch's max-pool are faster in it (``bench/bench_predict.py``: 1.8x the
-    networks' throughput of NCHW with ``nn.MaxPool2d``). Features differ from NCHW ones by
-    float rounding only.
+    mean and std); networks of one run share the standardisation. Always in eval mode, with each
+    conv's batch norm folded into it (:func:`~agf.models.folding.fold_batch_norms`: the runs'
+    networks are the embedder's own and never train again), and channels-last (kept by
+    ``.to(device)``): on CUDA for the tensor cores, and on CPU too, where oneDNN's convolutions
+    and PyTorch's max-pool are faster in it (``bench/bench_predict.py``: 1.8x the networks'
+    throughput of NCHW with ``nn.MaxPool2d``). Features differ from those of the unfolded NCHW
+    networks by float rounding only.
     """
 
     def __init__(self, runs: list[TrainedRun], refs: list[NetworkRef]):
@@ -161,15 +164,19 @@ class Embedder(nn.Module):
         self.run_of = [by_dir[Path(ref.run_dir).resolve()] for ref in refs]
         self.networks = nn.ModuleList(runs[self.run_of[k]].network(ref.task) for k, ref in enumerate(refs))
         self.inputs = nn.ModuleList(Standardiser(run.mean, run.std, run.level) for run in runs)
-        self.to(memory_format=torch.channels_last).eval()
+        fold_batch_norms(self)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, segments_db: torch.Tensor) -> torch.Tensor:
-        inputs = {}
+        inputs: dict[int, torch.Tensor] = {}
+        stems: dict[int, torch.Tensor] = {}  # by stem module: an MTN's task networks share theirs
         outputs = []
         for network, run in zip(self.networks, self.run_of):
             if run not in inputs:
                 inputs[run] = self.inputs[run](segments_db)
-            outputs.append(network.embed(inputs[run]).float())
+            if id(network.stem) not in stems:
+                stems[id(network.stem)] = network.stem(inputs[run])
+            outputs.append(network.trunk(stems[id(network.stem)]).float())
         return torch.cat(outputs, dim=1)
 
 

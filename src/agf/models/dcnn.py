@@ -2,6 +2,7 @@
 with the stacked (fused) STNs of :mod:`agf.models.stacked`.
 
 Input ``(B, 1, 128, 43)``: one standardised 1-s log-mel segment, mel bins on the height axis.
+The layers in Table 2's order (below it, the order they run in):
 
     stem   conv 16@5x5, ELU -> maxpool (2,1)                     (B, 16, 64, 43)  shared in an MTN
     trunk  conv 32@3x3, BN, ELU -> maxpool 2x2 -> dropout 0.1    (B, 32, 32, 21)
@@ -17,6 +18,11 @@ Input ``(B, 1, 128, 43)``: one standardised 1-s log-mel segment, mel bins on the
 Every conv is 'same' padded; pooling floors odd sizes (43 -> 21 -> 10 -> 5 -> 2); the pools are
 :class:`~agf.models.pooling.MaxPool`, ``nn.MaxPool2d`` with a faster CPU forward. A conv or
 dense layer followed by BN has no bias (BN's shift replaces it); the others have one.
+Where a pool follows, the layers run conv, BN, pool, ELU: the ELU is increasing, so the max of
+the window's ELUs is the ELU of its max (the same numbers, and the same gradient: it flows to the
+window's argmax either way), and the ELU, forward and backward, touches 2-4x fewer values
+(``bench/bench_train.py``, ``bench/bench_predict.py``). BN stays before the pool: its batch
+statistics are those of every position, as in the paper.
 Weights are Glorot-uniform and biases zero, as in the authors' Keras code.
 """
 
@@ -94,9 +100,9 @@ def build_layers(widths: Widths, groups: int = 1) -> tuple[nn.Sequential, nn.Seq
         layers[name] = nn.Conv2d(k * c_in, k * c_out, kernel, padding="same", groups=k, bias=not bn)
         if bn:
             layers[f"bn{i}"] = nn.BatchNorm2d(k * c_out)
-        layers[f"elu{i}"] = nn.ELU(inplace=True)
-        if pool:
+        if pool:  # before the ELU: the same numbers, fewer of them (see the module's docstring)
             layers[f"pool{i}"] = MaxPool(pool)
+        layers[f"elu{i}"] = nn.ELU(inplace=True)
         if dropout:
             layers[f"drop{i}"] = nn.Dropout(dropout)
         c_in = c_out

@@ -22,7 +22,8 @@ class TaskNetwork(nn.Module):
     """One task's network inside an MTN: the shared stem, the task's trunk and head.
 
     A view that shares the MTN's weights; like a :class:`~agf.models.dcnn.DCNN` it has
-    :meth:`embed` (the 256-d feature) and ``forward`` (the task's logits).
+    :meth:`embed` (the 256-d feature), ``forward`` (the task's logits), and ``stem`` and
+    ``trunk`` (``embed(x) == trunk(stem(x))``): the task networks of one MTN share the stem module.
     """
 
     def __init__(self, model: MultiTaskDCNN, task: str):
@@ -30,6 +31,14 @@ class TaskNetwork(nn.Module):
         if task not in model.branches:
             raise KeyError(f"the MTN has no branch for task {task!r} (it has {', '.join(model.tasks)})")
         self.model, self.task = model, task
+
+    @property
+    def stem(self) -> nn.Sequential:
+        return self.model.stem
+
+    @property
+    def trunk(self) -> nn.Sequential:
+        return self.model.branches[self.task].trunk
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.embed(x, self.task)
