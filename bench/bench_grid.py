@@ -1,7 +1,7 @@
 """P5: the paper's grid at FMA-medium scale projected from measured rates, and grid scaling
 with the number of local Dask workers.
 
-    python bench/bench_grid.py [--device auto] [--scaling] [--tracks 24]
+    python bench/bench_grid.py [--device auto] [--scaling] [--tracks 24] [--json FILE]
 
 Projection: the three kinds of work the grid does are timed on this machine's device
 (CUDA when present, else the CPU) with the real modules, then multiplied by their counts in
@@ -23,6 +23,7 @@ tests, on a local cluster of 1 worker and then of 2 (fresh work dirs), wall time
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import tempfile
 import time
@@ -155,7 +156,7 @@ def mlp_rate(device: torch.device, steps: int = 200) -> float:
     return 1 / timed(step, steps, device)
 
 
-def projection(device: torch.device) -> None:
+def projection(device: torch.device) -> dict[str, float]:
     print(f"device: {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}, "
           f"{torch.get_num_threads()} torch threads)")
     rate = train_rate(device)
@@ -195,10 +196,14 @@ def projection(device: torch.device) -> None:
     total = train_s + wstn_s + feature_s + mlp_s
     print(f"  total: {total / 3600:,.1f} {device.type.upper()}-hours on this device "
           f"(goal on an H100: <= 2 h)")
+    figures = {"training samples/s": rate, "features segments/s": seg_rate, "MLP case-steps/s": step_rate,
+               "training h": train_s / 3600, "wSTN h": wstn_s / 3600, "features h": feature_s / 3600,
+               "MLP h": mlp_s / 3600, "total h": total / 3600}
     flops = (stn_epochs + mtn_epochs) * TRAIN_TRACKS * 3 * dcnn_flops()
     print(f"  floor: the {stn_epochs + mtn_epochs:,} training epochs alone are {flops / 1e15:,.1f} PFLOP "
           f"(forward + backward = 3 x {dcnn_flops() / 1e6:,.0f} MFLOP a sample); measured training runs at "
           f"{rate * 3 * dcnn_flops() / 1e9:,.0f} GFLOP/s here")
+    return figures
 
 
 def scaling(n_tracks: int) -> None:
@@ -222,9 +227,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--scaling", action="store_true", help="also time the g/m grid with 1 and 2 workers")
     parser.add_argument("--tracks", type=int, default=24, help="synthetic tracks for --scaling")
+    parser.add_argument("--json", type=Path, help="also write the projection's figures to this file")
     args = parser.parse_args()
     keep_freed_memory()  # as every `agf` command does
-    projection(resolve_device(args.device))
+    figures = projection(resolve_device(args.device))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
     if args.scaling:
         scaling(args.tracks)
 

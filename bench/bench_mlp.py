@@ -1,6 +1,6 @@
 """The MLP stage of the grid: one `train_mlp` per case (today's way) against `train_mlps` over all cases.
 
-    python bench/bench_mlp.py [--threads N] [--epochs 50] [--large-epochs 2 (0: skip)] [--profile]
+    python bench/bench_mlp.py [--threads N] [--epochs 50] [--large-epochs 2 (0: skip)] [--profile] [--json FILE]
 
 Two grid shapes, random float16 features and labels (the figure is time; each case reads its
 networks' 256-column blocks of one union array, laid out as the grid's cases would read them):
@@ -26,9 +26,11 @@ cores the wall figures move with the load (the CPU ones less, with one thread).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -114,7 +116,8 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench_shape(name: str, tasks: tuple[str, ...], n_segments: int, n_genres: int, epochs: int) -> None:
+def bench_shape(name: str, tasks: tuple[str, ...], n_segments: int, n_genres: int,
+                epochs: int) -> dict[str, float]:
     columns, width = grid_columns(tasks)
     rng = np.random.default_rng(0)
     features = rng.normal(size=(n_segments, width)).astype(np.float16)
@@ -144,6 +147,8 @@ def bench_shape(name: str, tasks: tuple[str, ...], n_segments: int, n_genres: in
     same = max(float(np.abs(baseline_segment_probabilities(m, x) - p).max()) for m, x, p in zip(new, own, new_p))
     print(f"      probabilities of (b)'s models both ways: max |difference| {same:.1e}")
     print(f"  ({load()})")
+    return {"per case wall s": old_s * scale, "per case CPU s": old_c * scale, "all at once wall s": new_s * scale,
+            "all at once CPU s": new_c * scale, "scoring per case wall s": old_p_s, "scoring all at once wall s": new_p_s}
 
 
 def profile_epoch() -> None:
@@ -165,13 +170,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs timed on the quick shape")
     parser.add_argument("--large-epochs", type=int, default=2, help="epochs timed on the large shape (0: skip it)")
     parser.add_argument("--profile", action="store_true", help="profile one epoch of train_mlps (quick shape)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     keep_freed_memory()  # as the grid's jobs do
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, CPU")
-    bench_shape("quick (gtzan3 quick grid, g,e,d,m)", ("g", "e", "d", "m"), 178 * 29, 3, args.epochs)
+    figures = {"quick": bench_shape("quick (gtzan3 quick grid, g,e,d,m)", ("g", "e", "d", "m"), 178 * 29, 3,
+                                    args.epochs)}
     if args.large_epochs:
-        bench_shape("large (paper grid, g,s,e,d,m)", ("g", "s", "e", "d", "m"), 20_000, 16, args.large_epochs)
+        figures["large"] = bench_shape("large (paper grid, g,s,e,d,m)", ("g", "s", "e", "d", "m"), 20_000, 16,
+                                       args.large_epochs)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
     if args.profile:
         profile_epoch()
 

@@ -2,6 +2,7 @@
 and max-pool, and against another checkout of agf, in one run.
 
     python bench/bench_predict.py [--bundle PATH] [--files N] [--batch-sizes 64,256] [--baseline-src ../before-main/src]
+        [--json FILE]
 
 Without --bundle it builds a 5-network bundle in ``--build-dir`` (a temporary folder unless
 given; reused when it already holds one): one tiny STN run (task g, 1 epoch on a few gtzan3
@@ -200,6 +201,7 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline-src", help="another checkout's src folder: its `agf predict`, for the ratio")
+    parser.add_argument("--json", type=Path, help="also write the real-time factors per core to this file")
     parser.add_argument("--baseline-json", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
     args = parser.parse_args()
     if not args.default_allocator:
@@ -250,6 +252,9 @@ def main() -> int:
                 base = best[t, b, "baseline"]["rtf_per_core"]
                 line += f"; baseline {base:.1f}x real time per core, agf / baseline = {agf / base:.2f}x"
             print(line)
+    if args.json:
+        args.json.write_text(json.dumps({f"{t}x{b} {variant}": r["rtf_per_core"] for (t, b, variant), r in best.items()},
+                                        indent=1))
     r = best[configs[-1][0], configs[-1][1], "agf"]
     print(f"P6 goal: >= 60x real time per core; compute bound at 90 GFLOP/s/core = "
           f"{90e9 / (r['mflop_per_segment'] * 1e6 * SEGMENTS_PER_SECOND):.0f}x")

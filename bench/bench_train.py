@@ -2,6 +2,7 @@
 layout, and against another checkout of agf, in one run.
 
     python bench/bench_train.py --workdir /tmp/train-gtzan3 [--steps 30] [--baseline-src ../before-main/src]
+        [--json FILE]
 
 Needs a prepared work dir (``agf prepare ../shared/data/gtzan3/tracks.csv --workdir W``).
 Every figure is training samples per second (forward + backward + Adam, batch 64, random
@@ -31,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -136,13 +138,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile)")
     parser.add_argument("--baseline-src", help="another checkout's src folder: its `agf 1`, for the ratio")
+    parser.add_argument("--json", help="also write the samples/s to this file (the baseline's as \"baseline agf 1\")")
     parser.add_argument("--only-agf-1", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
     args = parser.parse_args()
     keep_freed_memory()  # as every `agf` command does
     torch.set_num_threads(args.threads)
     tracks, store = open_workdir(args.workdir)
     rows = np.array([store.row_of[t] for t in tracks.loc[tracks["split"] == "train", "track_id"]], dtype=np.int64)
-    mean, std = standardisation(store, rows, level=TrainSettings.level)
+    # checkouts before the input levels (a --baseline-src) standardised per mel bin only
+    level = getattr(TrainSettings, "level", None)
+    mean, std = standardisation(store, rows) if level is None else standardisation(store, rows, level=level)
     if args.only_agf_1:
         print(json.dumps({"agf 1": agf_samples_per_s(store, rows, mean, std, 1, args.steps, args.warmup)}))
         return
@@ -162,7 +167,7 @@ def main() -> None:
                 "agf 5 channels-last": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3,
                                                                  memory_format=channels_last)}
     if args.baseline_src:
-        measures[f"baseline agf 1 ({args.baseline_src})"] = lambda: baseline_samples_per_s(args.baseline_src, args)
+        measures["baseline agf 1"] = lambda: baseline_samples_per_s(args.baseline_src, args)
     names = list(measures)
     results: dict[str, float] = {}
     for round_ in range(args.rounds):  # interleaved, order rotated: the machine is shared, take each one's best
@@ -183,6 +188,8 @@ def main() -> None:
         print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x")
     print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x; "
           f"channels-last / agf = {results['agf 5 channels-last'] / results['agf 5']:.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
     if args.baseline_src:
         base = results[names[-1]]
         print(f"against the baseline checkout: agf 1 = {results['agf 1'] / base:.2f}x, "
