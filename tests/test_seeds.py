@@ -183,3 +183,8 @@ def test_two_seeds_train_the_same_split_apart_and_combine(two_seeds):
     report = (two_seeds / "report.md").read_text()
     assert "2 seeds: every split trained with seeds 3 .. 4, on the split of seed 3" in report
     assert "_seeds_sd" in report
+    # the chosen case's per-genre support counts each test track once, not once per seed
+    per_genre = report.split("## Per genre: the chosen case on the test tracks, pooled over its 2 training seeds "
+                             "(support in tracks)")[1].split("## ")[0]
+    support = [int(line.split("|")[-2]) for line in per_genre.splitlines() if line.startswith("| ")][1:]
+    assert sum(support) == results["n_test_tracks"].iloc[0] > 0

@@ -10,6 +10,7 @@ case of the grid and for the ``+b`` cases that pool it with the networks' (cache
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,19 @@ def track_statistics(path: Path | str, settings: StatisticsSettings = Statistics
 
     y = load_audio(path, sr=SAMPLE_RATE)
     stft = np.abs(librosa.stft(y, n_fft=1024, hop_length=512))
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=stft**2, sr=SAMPLE_RATE, n_mels=128))
+    # librosa.feature.melspectrogram's own product (an einsum) with its filters, as a BLAS matmul:
+    # the same numbers, 2-3x faster on a 30-s clip
+    mel_db = librosa.power_to_db(_mel_filters() @ stft**2)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=settings.n_mfcc)
     delta = np.diff(mfcc, axis=1) if mfcc.shape[1] > 1 else np.zeros_like(mfcc)
     contrast = librosa.feature.spectral_contrast(S=stft, sr=SAMPLE_RATE, n_fft=1024)
     parts = [mfcc, delta, contrast]
     return np.concatenate([np.r_[p.mean(axis=1), p.std(axis=1)] for p in parts]).astype(np.float32)
+
+
+@functools.cache
+def _mel_filters() -> np.ndarray:
+    """librosa's 128 mel filters for a 1,024-point STFT at 22,050 Hz (melspectrogram's defaults), built once."""
+    import librosa
+
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=1024, n_mels=128)

@@ -255,13 +255,17 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
     if on == "validation":
         verdict += (" These scores are on the validation tracks the cases were chosen on, which flatters the "
                     "chosen ones: hold out test tracks (--test-fraction) for scores that do not.")
-    per_genre = pd.DataFrame()
+    per_genre, seeds = pd.DataFrame(), 1
     if records and genres and best is not None:
-        chosen = record_scores(records[(best["arch"], best["tasks"])], genres)
+        record = records[(best["arch"], best["tasks"])]
+        chosen = record_scores(record, genres)
+        # with S training seeds each track has S records: its support is one track, not S
+        seeds = len(set(record["seed"])) if "seed" in record else 1
         per_genre = chosen.per_class()
-        per_genre["support"] = per_genre["support"].astype(str)  # a count, not a score of 4 decimals
+        per_genre["support"] = (per_genre["support"] // seeds).astype(str)  # a count, not a score of 4 decimals
         plot_confusion(chosen, wd.report("confusion.png"),
-                       title=f"{best['arch']} {best['tasks']}, {chosen.n_tracks} {on} tracks")
+                       title=f"{best['arch']} {best['tasks']}, {chosen.n_tracks // seeds} {on} tracks"
+                             + (f" x {seeds} seeds (each seed's prediction counted)" if seeds > 1 else ""))
         images = {f"Confusion matrix of the chosen case on the {on} tracks": wd.report("confusion.png"), **images}
     comparisons = wd.report("comparisons.csv")
     sections = [
@@ -274,7 +278,8 @@ def write_report(wd: Workdir, *, title: str, context: dict[str, str], images: di
         (f"Table 4: every combination of tasks ({on} tracks)", table4(results)),
         (f"Table 5: wSTN against the best STN / MTN with N tasks (chosen on validation, scored on {on} tracks)",
          table5(results)),
-        (f"Per genre: the chosen case on the {on} tracks", per_genre),
+        (f"Per genre: the chosen case on the {on} tracks"
+         + (f", pooled over its {seeds} training seeds (support in tracks)" if seeds > 1 else ""), per_genre),
         (f"All runs on the {on} tracks, with 95 % bootstrap intervals over the tracks (_low, _high)"
          + (" and t intervals over the folds (_folds_low, _folds_high)" if FOLD_COLUMNS[0] in results else "")
          + (", the standard deviation over training seeds (_seeds_sd)" if SEED_COLUMNS[0] in results else "")

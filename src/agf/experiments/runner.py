@@ -105,11 +105,11 @@ class GridRun:
     workdirs: list[Workdir]
 
 
-def _calibration(model_dirs: list[Path], diagram: Path) -> tuple[Calibration, Calibration | None]:
+def _calibration(model_dirs: list[Path], diagram: Path, seeds: int = 1) -> tuple[Calibration, Calibration | None]:
     """The calibration of a model on validation (first fold), and, when there are test tracks, the effect
-    on them of the temperature each fold's bundle would apply (pooled over the folds): the one fitted on
-    its validation tracks where cross-fitting shows that it helps, else 1. The reliability diagram of the
-    tracks reported on is saved at ``diagram``."""
+    on them of the temperature each fold's bundle would apply (pooled over the folds and the ``seeds``
+    training seeds): the one fitted on its validation tracks where cross-fitting shows that it helps,
+    else 1. The reliability diagram of the tracks reported on is saved at ``diagram``."""
     chosen, tested = [], []
     for model_dir in model_dirs:
         y_valid, p_valid = _probabilities(model_dir / "val_probs.csv")
@@ -121,13 +121,16 @@ def _calibration(model_dirs: list[Path], diagram: Path) -> tuple[Calibration, Ca
         y_true, before, after = (np.concatenate(parts) for parts in zip(*tested))
         effect = Calibration(chosen[0].temperature, log_loss(y_true, before), log_loss(y_true, after),
                              expected_calibration_error(y_true, before), expected_calibration_error(y_true, after))
-        what = "test tracks, temperature as each fold's bundle applies it"
+        # each track is scored once per seed: say so, rather than count its S records as S tracks
+        what = (f"test tracks{f' x {seeds} seeds' if seeds > 1 else ''}, temperature as each fold's bundle "
+                "applies it")
+        n_tracks = len(y_true) // seeds
     else:
         y_true, before = _probabilities(model_dirs[0] / "val_probs.csv")
         after, effect = apply_temperature(before, chosen[0].temperature), None
-        what = "validation tracks"
+        what, n_tracks = "validation tracks", len(y_true)
     plot_reliability(y_true, {"as trained": before, "temperature-scaled": after}, diagram,
-                     title=f"{model_dirs[0].name}: {len(y_true)} {what}")
+                     title=f"{model_dirs[0].name}: {n_tracks} {what}")
     return chosen[0], effect
 
 
@@ -296,7 +299,8 @@ def _conclude(wd: Workdir, run: GridRun, source: str, chosen: Preset, clock: Sta
     best = results[results["arch"] != "baseline"].sort_values(["valid_log_loss", "tasks"]).iloc[0]
     name = Case.of_row(best["arch"], best["tasks"]).name
     with clock.stage("calibration"):
-        calibration, effect = _calibration([w.transfer_dir(name) for w in run.workdirs], wd.report("calibration.png"))
+        calibration, effect = _calibration([w.transfer_dir(name) for w in run.workdirs], wd.report("calibration.png"),
+                                           seeds)
     if bundle:
         _write_bundle(run.workdirs[0].transfer_dir(name), wd, calibration.chosen)
     reported = "test" if best["scored_on"] == "test" else "validation"
