@@ -8,10 +8,11 @@ Projection: the three kinds of work the grid does are timed on this machine's de
 the paper grid (``--preset paper --tasks gsedm --wstn``) on FMA-medium; the arithmetic is
 printed line by line.
 
-- training: DCNN forward + backward + Adam, batch 64 (bf16 autocast and channels_last on
+- training: DCNN forward + backward + Adam, batch 64 (channels-last, and bf16 autocast on
   CUDA, as `agf train` runs), in samples/s; an MTN step costs one DCNN step (the shared
   block plus one branch), a wSTN step its width-scaled DCNN's.
-- features: DCNN inference on 1-s segments, batch 512, in segments/s.
+- features: the grid's feature path (an ``Embedder``: standardisation, BN folded, channels-last)
+  on 1-s segments, batch 512, in segments/s.
 - MLP: the grid's 57 transfer MLPs trained together (``train_mlps``: one pass over the segments
   per epoch), on features of 1 to 5 networks (256 to 1,280 columns), batch 64, in case-steps/s
   (one case's optimiser step); the old way, one MLP at a time, is printed beside it.
@@ -35,11 +36,13 @@ import torch
 import torch.nn.functional as F
 
 from agf.classifier.mlp import TransferMLP, train_mlps
+from agf.classifier.networks import Embedder, NetworkRef
 from agf.classifier.settings import MLPSettings
 from agf.device import autocast, resolve_device
 from agf.models.dcnn import DCNN, count_parameters
 from agf.models.width import match_width, setup_parameters
 from agf.runtime import keep_freed_memory
+from agf.training.runs import TrainedRun
 
 # FMA-medium as the paper uses it: 25,000 30-s clips, 16 genres, 85/15 split
 TRACKS, TRAIN_TRACKS, GENRES = 25_000, 21_250, 16
@@ -96,10 +99,9 @@ def timed(step, n: int, device: torch.device) -> float:
 
 
 def train_rate(device: torch.device, width: float = 1.0, steps: int = 10) -> float:
-    net = DCNN(GENRES, width=width).to(device)
-    x = torch.randn(BATCH, 1, 128, 43, device=device)
-    if device.type == "cuda":
-        net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    # channels-last on every device, as the Trainer builds its model and the loader its batches
+    net = DCNN(GENRES, width=width).to(device, memory_format=torch.channels_last)
+    x = torch.randn(BATCH, 1, 128, 43, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, GENRES, (BATCH,), device=device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-5)
 
@@ -114,12 +116,16 @@ def train_rate(device: torch.device, width: float = 1.0, steps: int = 10) -> flo
 
 
 def feature_rate(device: torch.device, steps: int = 5) -> float:
-    net = DCNN(GENRES).to(device).eval()
-    x = torch.randn(512, 1, 128, 43, device=device)
+    """Segments per second through the grid's feature path: an :class:`Embedder` of one network
+    (standardisation, BN folded, channels-last), on dB segments as the store holds them."""
+    run = TrainedRun(Path("bench"), "stn", ("g",), tuple(map(str, range(GENRES))), np.zeros(128, np.float32),
+                     np.ones(128, np.float32), networks={"g": DCNN(GENRES)})
+    embedder = Embedder([run], [NetworkRef(Path("bench"), "g")]).to(device)
+    x = torch.randn(512, 43, 128, device=device) * 12 - 40
 
     def step():
         with torch.inference_mode(), autocast(device):
-            net.embed(x)
+            embedder(x)
 
     return 512 / timed(step, steps, device)
 
