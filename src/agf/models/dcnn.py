@@ -21,8 +21,8 @@ dense layer followed by BN has no bias (BN's shift replaces it); the others have
 Where a pool follows, the layers run conv, BN, pool, ELU: the ELU is increasing, so the max of
 the window's ELUs is the ELU of its max (the same numbers, and the same gradient: it flows to the
 window's argmax either way), and the ELU, forward and backward, touches 2-4x fewer values
-(``bench/bench_train.py``, ``bench/bench_predict.py``). BN stays before the pool: its batch
-statistics are those of every position, as in the paper.
+(inference 1.3x faster on CPU, a training step up to 1.1x: docs/results/speed.md). BN stays
+before the pool: its batch statistics are those of every position, as in the paper.
 Weights are Glorot-uniform and biases zero, as in the authors' Keras code.
 """
 
