@@ -64,11 +64,14 @@ def old_projection(baseline_src: Path) -> float:
     return float(found.group(1).replace(",", ""))
 
 
-def row(goal: str, before: float | None, after: float, unit: str, ratio: float | None, met: bool,
+def row(goal: str, before: float, after: float, unit: str, ratio: float, met: bool | None,
         bound: bool = False) -> str:
-    before_text = "-" if before is None else f"{'>=' if bound else ''}{before:,.1f} {unit}"
-    ratio_text = "-" if ratio is None else f"{'>=' if bound else ''}{ratio:.2f}x"
-    return f"{goal:<46}{before_text:>16}{f'{after:,.1f} {unit}':>16}{ratio_text:>10}   {'yes' if met else 'no'}"
+    """One line of the table; ``bound``: ``before`` and ``ratio`` are lower bounds (the old run was stopped),
+    ``met`` None: the bound cannot tell."""
+    prefix = ">=" if bound else ""
+    verdict = "not shown" if met is None else "yes" if met else "no"
+    return (f"{goal:<46}{f'{prefix}{before:,.1f} {unit}':>16}{f'{after:,.1f} {unit}':>16}"
+            f"{f'{prefix}{ratio:.2f}x':>10}   {verdict}")
 
 
 def main() -> None:
@@ -113,7 +116,8 @@ def main() -> None:
     rtf_old, rtf_new = predict["1x256 baseline"], predict["1x256 agf"]
     print(f"\n{'goal':<46}{'before':>16}{'after':>16}{'ratio':>10}   met")
     print(row("gtzan3 quick grid, networks + cases: >= 4x", before["networks + cases"] / 60,
-              after["networks + cases"] / 60, "min", nets, nets >= 4 and not stopped, bound=stopped))
+              after["networks + cases"] / 60, "min", nets, True if nets >= 4 else None if stopped else False,
+              bound=stopped))
     print(row("whole gtzan3 quick grid: <= 10 min", before["whole grid"] / 60, after["whole grid"] / 60, "min",
               before["whole grid"] / after["whole grid"], after["whole grid"] <= 600, bound=stopped))
     print(row("MLP stage of that grid: >= 10x", mlp["per case wall s"], mlp["all at once wall s"], "s",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from agf.classifier.baseline import baseline_of
+import numpy as np
+
+from agf.classifier.baseline import BaselineModel, baseline_of
 from agf.classifier.model import TransferModel
 from agf.classifier.scoring import track_probabilities
 from agf.classifier.statistics import statistics_of
@@ -34,6 +36,14 @@ def pooled_with_baseline(workdir: Path | str, model: TransferModel, *, device: s
     ids = list(valid["track_id"])
     own = track_probabilities(wd.root, dataclasses.replace(model, temperature=1.0), ids, device=device,
                               progress=progress)
-    weight = fit_weight(genre_indices(valid["genre"], model.genres, "validation tracks"), own,
-                        baseline.probabilities(statistics_of(wd.root, ids, progress=progress)))
-    return dataclasses.replace(model, baseline=baseline, baseline_weight=weight)
+    return with_baseline(model, baseline, genre_indices(valid["genre"], model.genres, "validation tracks"), own,
+                         baseline.probabilities(statistics_of(wd.root, ids, progress=progress)))
+
+
+def with_baseline(model: TransferModel, baseline: BaselineModel, y_valid: np.ndarray, own_valid: np.ndarray,
+                  baseline_valid: np.ndarray) -> TransferModel:
+    """``model`` pooled with ``baseline``, its weight the one whose pool of the validation tracks'
+    distributions (``own_valid`` the model's, ``baseline_valid`` the baseline's) scores best on ``y_valid``:
+    the one rule of a +b model, for `agf transfer --plus-b` and for the grid's +b cases."""
+    return dataclasses.replace(model, baseline=baseline,
+                               baseline_weight=fit_weight(y_valid, own_valid, baseline_valid))

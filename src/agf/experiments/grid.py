@@ -102,8 +102,8 @@ def plan_cases(tasks: tuple[str, ...], archs: tuple[str, ...] = ("stn", "mtn"), 
     if plus_b:
         ends = [(GENRE_TASK,)] if GENRE_TASK in tasks else []
         ends += [tuple(tasks)] if tuple(tasks) not in ends else []
-        plus_b = [Case(case.arch, case.tasks, True) for case in cases if case.tasks in ends and case.arch != "wstn"]
-        cases += list(dict.fromkeys(plus_b))
+        pooled = [Case(case.arch, case.tasks, True) for case in cases if case.tasks in ends and case.arch != "wstn"]
+        cases += list(dict.fromkeys(pooled))
     return cases
 
 

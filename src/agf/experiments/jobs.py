@@ -7,7 +7,6 @@ validation, where the grid chooses (``valid_log_loss``), and on test, where it r
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -22,13 +21,14 @@ from agf.classifier.baseline import BaselineSettings, baseline_of
 from agf.classifier.fit import network_input_name, transfer_many
 from agf.classifier.model import TransferModel, save_model
 from agf.classifier.networks import NetworkRef, run_fingerprint
+from agf.classifier.pooled import with_baseline
 from agf.classifier.scoring import Evaluation, evaluate_many, evaluation_of
 from agf.classifier.settings import MLPSettings
 from agf.classifier.statistics import statistics_inputs, statistics_of
 from agf.data.tables import genre_classes, genre_indices, load_tracks, open_store, tracks_fingerprint
 from agf.evaluation.intervals import per_track
 from agf.evaluation.metrics import score
-from agf.evaluation.pooling import cross_fitted, fit_weight, pool
+from agf.evaluation.pooling import cross_fitted, pool
 from agf.evaluation.report import write_evaluation
 from agf.experiments.cluster import job_device
 from agf.experiments.grid import Case, Network
@@ -152,13 +152,12 @@ def _pooled(wd: Workdir, tracks: pd.DataFrame, cases: list[Case], models: dict[s
         alone = {split: by_case[case.networks_only.name] for split, by_case in scored.items()}
         own = {split: evaluation.tracks[list(genres)].to_numpy() for split, evaluation in alone.items()}
         y_valid = genre_indices(alone["valid"].tracks["genre"], genres, "validation tracks")
-        weight = fit_weight(y_valid, own["valid"], opinions["valid"])
-        probs = {split: pool(own[split], opinions[split], weight) for split in own}
+        model = with_baseline(models[case.networks_only.name], baseline, y_valid, own["valid"], opinions["valid"])
+        probs = {split: pool(own[split], opinions[split], model.baseline_weight) for split in own}
         probs["valid"] = cross_fitted(y_valid, own["valid"], opinions["valid"], seed=preset.seed)
         for split, evaluation in alone.items():
             pooled[split][case.name] = evaluation_of(evaluation.tracks[["track_id", "genre"]], probs[split], genres,
                                                      f"{split} tracks")
-        model = dataclasses.replace(models[case.networks_only.name], baseline=baseline, baseline_weight=weight)
         save_model(model, wd.transfer_dir(case.name), workdir=wd.root)
     return pooled
 
