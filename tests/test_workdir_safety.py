@@ -141,6 +141,31 @@ def test_audio_replaced_or_deleted_after_prepare_is_redone_or_dropped(shared_dat
     assert len(tracks) == 8
 
 
+def test_a_dataset_only_touched_after_prepare_is_neither_decoded_nor_refused_again(shared_data, tmp_path, capsys):
+    """Copying a dataset to another disk, or restoring it from a backup, gives every file a new
+    modification time and the same bytes: that must not re-decode the store (and so retrain
+    every network) nor refuse the tracks table, while a real edit still does."""
+    manifest = _copied_manifest(shared_data, tmp_path / "D", 2)
+    work = tmp_path / "W"
+    assert main(["prepare", str(manifest), "--workdir", str(work), "--no-progress", "--jobs", "1"]) == 0
+    fingerprint = MelStore(work / "store").fingerprint()
+    later = time.time() + 3600
+    for path in [manifest, *(tmp_path / "D/audio").iterdir()]:
+        os.utime(path, (later, later))
+    capsys.readouterr()
+    assert len(load_tracks(work)) == 6  # the manifest's new time alone is no reason to refuse
+    assert main(["prepare", str(manifest), "--workdir", str(work), "--no-progress", "--jobs", "1"]) == 0
+    assert "(0 decoded now)" in capsys.readouterr().out
+    assert MelStore(work / "store").fingerprint() == fingerprint  # so nothing learned from it is stale
+    # the same size and a new time, but other bytes: an edit, decoded again
+    edited = tmp_path / "D/audio/blues.00001.wav"
+    data = bytearray(edited.read_bytes())
+    data[-2000:] = bytes(2000)
+    edited.write_bytes(bytes(data))
+    assert main(["prepare", str(manifest), "--workdir", str(work), "--no-progress", "--jobs", "1"]) == 0
+    assert "(1 decoded now, 1 of them because the file changed)" in capsys.readouterr().out
+
+
 def test_a_manifest_edited_after_prepare_stops_the_next_stage_until_prepare_runs_again(shared_data, tmp_path,
                                                                                        capsys):
     manifest = _copied_manifest(shared_data, tmp_path / "D", 3)

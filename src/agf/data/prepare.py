@@ -26,7 +26,7 @@ from agf.data.tables import TRACK_COLUMNS, write_tracks
 from agf.datasets.sources import canonical_source, load_source, source_paths, source_tables
 from agf.datasets.tracks import Problem, Track
 from agf.errors import AgfError
-from agf.provenance import file_signature, record_inputs
+from agf.provenance import file_signature, record_inputs, unchanged
 from agf.runtime import end_with_parent, keep_freed_memory
 from agf.settings import ensure_settings
 from agf.timing import StageClock
@@ -70,15 +70,18 @@ def _init_worker(settings: FrontEndSettings) -> None:
     _worker_log_mel = LogMel(settings)
 
 
-def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray | None, int, str | None]:
-    """(track_id, frames to store, frames of audio, error) for one track; never raises for bad audio."""
+def _decode(track: Track, settings: FrontEndSettings) -> tuple[str, np.ndarray | None, int, str | None, str]:
+    """(track_id, frames to store, frames of audio, error, the file's signature with its content digest)
+    for one track; never raises for bad audio."""
+    # signed before decoding: a file replaced meanwhile then differs from the record, and is decoded again
+    signature = file_signature(track.path, content=True) or ""
     try:
         mel = file_log_mel(track.path, settings, _worker_log_mel)
     except AudioError as err:
-        return track.track_id, None, 0, err.problem
+        return track.track_id, None, 0, err.problem, signature
     except Exception as err:  # a decoder bug on one file must not stop a run of 25,000
-        return track.track_id, None, 0, f"unexpected {type(err).__name__}: {err}"
-    return track.track_id, pad_frames(mel, settings.segment_frames), mel.shape[0], None
+        return track.track_id, None, 0, f"unexpected {type(err).__name__}: {err}", signature
+    return track.track_id, pad_frames(mel, settings.segment_frames), mel.shape[0], None, signature
 
 
 def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", valid_fraction: float = 0.15,
@@ -88,9 +91,10 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     """Decode the tracks of ``source`` into ``workdir``'s store and write tracks.csv / errors.csv.
 
     Tracks already in the store are skipped, so an interrupted run resumes where it stopped; a
-    track whose audio file changed since it was decoded is decoded again, and one whose file is
-    gone is dropped. The split holds out ``test_fraction`` for test (or, with ``folds`` > 1, fold
-    ``fold``) and ``valid_fraction`` for validation (:func:`agf.data.splits.assign_splits`).
+    track whose audio file changed since it was decoded is decoded again (one only copied or
+    touched, the same bytes under a new time, is not), and one whose file is gone is dropped.
+    The split holds out ``test_fraction`` for test (or, with ``folds`` > 1, fold ``fold``) and
+    ``valid_fraction`` for validation (:func:`agf.data.splits.assign_splits`).
     ``label_noise`` gives that share of the training tracks another genre (:mod:`agf.data.noise`).
 
     Raises:
@@ -116,15 +120,15 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
     problems = list(dataset.problems)
     with clock.stage("decode and log-mel"), StoreWriter(wd.store_dir, front_end) as writer:
         known, n_stored = writer.latest, len(writer.entries)
-        sources = {t.track_id: file_signature(t.path) for t in dataset.tracks}
         # audio deleted since an earlier prepare: its old spectrogram must not stay in use
+        gone = {t.track_id for t in dataset.tracks if t.track_id in known and not t.path.exists()}
         for t in dataset.tracks:
-            if t.track_id in known and sources[t.track_id] is None:
+            if t.track_id in gone:
                 problems.append(Problem(t.track_id, str(t.path), "file not found (decoded by an earlier prepare; "
                                                                   "no longer used)"))
         # audio replaced since: decoded again (stores older than the source column cannot tell)
-        changed = {t.track_id for t in dataset.tracks if t.track_id in known and sources[t.track_id]
-                   and known[t.track_id].source not in ("", sources[t.track_id])}
+        changed = {t.track_id for t in dataset.tracks if t.track_id in known and t.track_id not in gone
+                   and known[t.track_id].source and not unchanged(t.path, known[t.track_id].source)}
         pending = [t for t in dataset.tracks if t.track_id not in known or t.track_id in changed]
         by_id = {t.track_id: t for t in dataset.tracks}
         bar = tqdm(total=len(pending), desc="prepare", unit="track", disable=not progress)
@@ -132,7 +136,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
             global _worker_log_mel
             _worker_log_mel = LogMel(front_end)
             for track in pending:
-                _store(_decode(track, front_end), writer, problems, by_id, sources)
+                _store(_decode(track, front_end), writer, problems, by_id)
                 bar.update()
         else:
             # workers fork from a server that imported the front end once: no fork of a parent
@@ -143,7 +147,7 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
                 # no list of the futures kept here: a finished future holds its track's log-mel, and
                 # as_completed lets go of each one it yields, so only the tracks in flight stay in memory
                 for future in as_completed([pool.submit(_decode, t, front_end) for t in pending]):
-                    _store(future.result(), writer, problems, by_id, sources)
+                    _store(future.result(), writer, problems, by_id)
                     bar.update()
         bar.close()
         stored, n_new = writer.latest, len(writer.entries) - n_stored
@@ -164,7 +168,8 @@ def prepare(source: str | Path, workdir: Path | str, *, split: str = "artist", v
         })
     table = add_label_noise(pd.DataFrame(rows, columns=TRACK_COLUMNS), label_noise, seed)
     write_tracks(wd, table)
-    record_inputs(wd.source_json, {str(path): file_signature(path) or "" for path in source_tables(source)})
+    record_inputs(wd.source_json, {str(path): file_signature(path, content=True) or ""
+                                  for path in source_tables(source)})
     write_csv(pd.DataFrame([p.__dict__ for p in problems], columns=["track_id", "path", "error"]), wd.errors_csv)
     if table.empty:
         raise PrepareError(f"{dataset.name}: no usable track, all {len(problems)} failed ({wd.errors_csv}); "
@@ -183,10 +188,9 @@ def _most_common(problems: list[Problem]) -> str:
     return f"{error} ({n} of {len(problems)})"
 
 
-def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track],
-           sources: dict[str, str | None]) -> None:
-    track_id, mel, audio_frames, error = result
+def _store(result, writer: StoreWriter, problems: list[Problem], by_id: dict[str, Track]) -> None:
+    track_id, mel, audio_frames, error, signature = result
     if error is not None:
         problems.append(Problem(track_id, str(by_id[track_id].path), error))
         return
-    writer.append(track_id, mel, audio_frames, sources[track_id] or "")
+    writer.append(track_id, mel, audio_frames, signature)

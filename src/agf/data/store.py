@@ -6,7 +6,8 @@ Layout of a store folder::
     mel.f16         float16 frames, row-major (total_frames, n_mels): a crop is one contiguous read
     index.csv       track_id,offset,n_frames,audio_frames,source: one line per finished track
                     (audio_frames < n_frames when a clip shorter than a segment was padded;
-                    source: the audio file's size and modification time when it was decoded)
+                    source: the audio file's size, modification time and content digest when it
+                    was decoded, :func:`agf.provenance.file_signature`)
 
 The store is an append-only log: a track decoded again (its audio file changed) is appended
 again and its last line wins, so every line's frames start where the previous line's end; a
@@ -41,7 +42,7 @@ class IndexEntry:
     offset: int
     n_frames: int
     audio_frames: int
-    source: str = ""  # size and modification time of the audio file it was decoded from ("" in older stores)
+    source: str = ""  # signature of the audio file it was decoded from ("" in older stores; no digest in some)
 
 
 HEADER = "track_id,offset,n_frames,audio_frames,source\n"
@@ -138,7 +139,7 @@ class StoreWriter:
         """Add one track's ``(n_frames, n_mels)`` log-mel; durable at the next :meth:`commit`.
 
         ``audio_frames``: frames that hold audio when ``mel`` was padded (default: all);
-        ``source``: what identifies the audio file it was decoded from (its size and modification time).
+        ``source``: what identifies the audio file it was decoded from (its :func:`agf.provenance.file_signature`).
         """
         if "," in track_id or "\n" in track_id:
             raise ValueError(f"track id {track_id!r} may not contain a comma or newline")

@@ -15,7 +15,7 @@ import pandas as pd
 from agf.atomic import write_csv
 from agf.data.store import MelStore
 from agf.errors import AgfError, MissingStep
-from agf.provenance import digest, file_signature, recorded_inputs
+from agf.provenance import digest, recorded_inputs, unchanged
 from agf.workdir import Workdir
 
 TRACK_COLUMNS = ["track_id", "genre", "artist", "split", "n_frames", "padded", "subgenres", "path"]
@@ -46,11 +46,11 @@ def _check_source_unchanged(wd: Workdir) -> None:
     """Refuse tracks made from a manifest that has changed since: its splits or labels may differ now,
     and a network trained on the old table would be scored on tracks it learned from.
 
-    A source table that is gone (the dataset moved) is no reason to stop: the store has the audio.
+    A source table that is gone (the dataset moved) is no reason to stop: the store has the audio;
+    nor is one only copied or touched (the same bytes under a new modification time).
     """
     for path, recorded in recorded_inputs(wd.source_json).items():
-        now = file_signature(path)
-        if now is not None and now != recorded:
+        if Path(path).exists() and not unchanged(path, recorded):
             raise StaleTracks(f"{path} changed after `agf prepare` made {wd.tracks_csv} from it (its tracks, labels "
                               f"or splits may differ now); run `agf prepare` on it again, with --workdir {wd.root}")
 
