@@ -19,6 +19,8 @@ own output shown as it goes; each writes its figures to a JSON file in ``--out``
    core, decode included, 5-network bundle, old and new interleaved.
 5. ``bench_grid.py`` of each checkout, with its own code: the paper's grid at FMA-medium scale
    projected from measured throughputs (the arithmetic is in that script's output).
+6. ``bench_demo.py``: ``agf demo`` on a clean work directory, this checkout only (the old
+   ``agf demo`` was another job, the quick grid of 31 networks on 60 tracks).
 
 It ends with one table: each goal, before, after, the ratio, and whether the goal is met. The
 machine may be shared: the ratios of one run hold better than the absolute times.
@@ -103,11 +105,13 @@ def main() -> None:
                                      "--baseline-src", str(old), "--json", str(out / "predict.json")])
     run(BENCH / "bench_grid.py", ["--json", str(out / "projection.json")])
     old_hours = old_projection(old)
+    run(BENCH / "bench_demo.py", ["--keep", str(keep), "--json", str(out / "demo.json")])
 
     mlp = json.loads((out / "mlp.json").read_text())["quick"]
     train = json.loads((out / "train.json").read_text())
     predict = json.loads((out / "predict.json").read_text())
     new_hours = json.loads((out / "projection.json").read_text())["total h"]
+    demo = json.loads((out / "demo.json").read_text())
     before, after = grid["before"], grid["after"]
     stopped = before["stopped"]
     nets = before["networks + cases"] / after["networks + cases"]
@@ -127,6 +131,10 @@ def main() -> None:
     print(row("agf predict, real time per core: >= 60x", rtf_old, rtf_new, "x", rtf_new / rtf_old, rtf_new >= 60))
     print(row("paper grid, FMA-medium, this CPU: <= 120 h", old_hours, new_hours, "h", old_hours / new_hours,
               new_hours <= 120))
+    print(f"{'agf demo, clean work directory: <= 3 min':<46}{'-':>16}{demo['wall s'] / 60:>12.1f} min{'':>10}   "
+          f"{'yes' if demo['wall s'] <= 180 else 'no'}")
+    print(f"{'agf demo, validation tracks: >= 60':<46}{'-':>16}{demo['valid tracks']:>16}{'':>10}   "
+          f"{'yes' if demo['valid tracks'] >= 60 else 'no'}")
     print(f"\nfigures: {out}; the quick grids' work directories (reports): {keep}")
 
 
