@@ -18,6 +18,7 @@ from agf.data.tables import load_tracks, open_store
 from agf.datasets.synthetic import SyntheticSettings, generate_dataset
 from agf.errors import MissingStep
 from agf.factors.build import build_factors
+from agf.factors.essentia_features import DescriptorCache
 from agf.factors.groups import load_lda
 from agf.factors.settings import FactorSettings
 from agf.factors.targets import load_targets
@@ -214,18 +215,24 @@ def test_command_refuses_s_without_subgenres_and_builds_the_rest(shared_data, li
 
 
 def test_factors_of_a_re_decoded_store_are_stale(tmp_path):
-    """The m words come from the store's frames: once a track's file changes and `agf prepare` decodes it
-    again, the factors built before are refused (rebuilt with ``rebuild``), not silently reused."""
+    """The m words come from the store's frames and the e words from the audio files: once a track's
+    file changes and `agf prepare` decodes it again, the factors built before are refused (rebuilt with
+    ``rebuild``), not silently reused, and the rebuilt e describes the new audio, not the cached old one."""
     settings = SyntheticSettings(n_tracks=12, n_genres=2, artists_per_genre=3, duration_s=2.0)
     csv = generate_dataset(settings, tmp_path / "ds", progress=False)
     workdir = tmp_path / "w"
     prepare(csv, workdir, jobs=1, progress=False)
     small = FactorSettings(n_clusters=8, n_groups=4)
-    assert build_factors(workdir, tasks=("m",), settings=small, progress=False) == {"m": "built"}
+    both = ("m", "e")
+    assert build_factors(workdir, tasks=both, settings=small, jobs=1, progress=False) == {"m": "built", "e": "built"}
     assert build_factors(workdir, tasks=("m",), settings=small, progress=False) == {"m": "skipped (already built)"}
-    audio, other = map(Path, load_tracks(Workdir(workdir))["path"].iloc[:2])
-    audio.write_bytes(other.read_bytes())  # replaced by other audio, so prepare decodes it again
+    tracks = load_tracks(Workdir(workdir))
+    (replaced, audio), (other, other_audio) = tracks[["track_id", "path"]].iloc[:2].itertuples(index=False)
+    Path(audio).write_bytes(Path(other_audio).read_bytes())  # replaced by other audio: prepare decodes it again
     prepare(csv, workdir, jobs=1, progress=False)
-    refused = build_factors(workdir, tasks=("m",), settings=small, progress=False)["m"]
-    assert refused.startswith("refused:") and "another spectrogram store" in refused
-    assert build_factors(workdir, tasks=("m",), settings=small, rebuild=True, progress=False) == {"m": "built"}
+    for task, outcome in build_factors(workdir, tasks=both, settings=small, jobs=1, progress=False).items():
+        assert outcome.startswith("refused:") and "another spectrogram store" in outcome, task
+    rebuilt = build_factors(workdir, tasks=both, settings=small, rebuild=True, jobs=1, progress=False)
+    assert rebuilt == {"m": "built", "e": "built"}
+    cache = DescriptorCache(Workdir(workdir).essentia_cache_dir)
+    assert cache.get(replaced) == cache.get(other)  # the same bytes now, so the same descriptors

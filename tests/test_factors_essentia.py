@@ -62,6 +62,26 @@ def test_parallel_extraction_records_failures_and_resumes(short_clips, tmp_path,
     extract_all(tracks, DescriptorCache(tmp_path / "cache"), jobs=1, progress=False)
 
 
+def test_a_track_whose_audio_was_replaced_is_extracted_again(short_clips, tmp_path):
+    """The cache is keyed by the track and the audio it was made from (the store's signature of
+    the file): a replaced file must not keep its old descriptors, an unchanged one is not redone."""
+    cache = DescriptorCache(tmp_path / "cache")
+    extract_all([("t", str(short_clips[0]))], cache, sources={"t": "old-signature"}, progress=False)
+    first, _ = cache.get("t")
+    assert cache.has("t", "old-signature")
+    extract_all([("t", str(short_clips[1]))], cache, sources={"t": "new-signature"}, progress=False)
+    second, _ = cache.get("t")
+    assert cache.has("t", "new-signature") and not cache.has("t", "old-signature")
+    assert second == extract(short_clips[1])[0] and second != first
+    # a failure is cached for its audio only: the track's next file is tried
+    broken = tmp_path / "broken.wav"
+    broken.write_text("not audio")
+    extract_all([("u", str(broken))], cache, sources={"u": "broken"}, progress=False)
+    assert cache.get("u")[0] is None
+    extract_all([("u", str(short_clips[0]))], cache, sources={"u": "mended"}, progress=False)
+    assert cache.get("u") == (first, None)
+
+
 def test_non_finite_missing_and_constant_columns_are_dropped():
     rows = [{"a": 1.0, "b": np.nan, "c": 5.0, "d": 0.0, "e": 1.0},
             {"a": 2.0, "b": 1.0, "c": 5.0, "d": np.inf, "e": 2.0},

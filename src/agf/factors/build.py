@@ -143,7 +143,8 @@ def _essentia_words(wd: Workdir, train_ids: list[str], all_ids: list[str], paths
     """e: Essentia descriptors per track -> quantile-normalised -> k-means over training tracks."""
     cache = DescriptorCache(wd.essentia_cache_dir)
     with clock.stage("Essentia descriptors"):
-        extract_all([(t, paths[t]) for t in all_ids], cache, jobs=jobs, progress=progress)
+        extract_all([(t, paths[t]) for t in all_ids], cache, sources=open_store(wd).sources, jobs=jobs,
+                    progress=progress)
     ok_ids, rows, failures = [], [], []
     for track_id in all_ids:
         descriptors, error = cache.get(track_id)

@@ -11,7 +11,10 @@ numbers per track. Two groups are left out on purpose:
 
 Extraction runs in worker processes (one MusicExtractor per process), writes one small cache
 file per track under ``DIR/factors/essentia_cache/`` as soon as it is done, and so resumes an
-interrupted run. A track Essentia fails on is cached as an error and never retried; a worker
+interrupted run. Each entry records the signature of the audio it was made from (the store's
+record of the file, :func:`agf.provenance.file_signature`), so a track whose file was replaced
+and decoded again is extracted again, never described by its old audio. A track Essentia fails
+on is cached as an error and not retried while its file is the same; a worker
 that dies (a crash inside the C++ library) costs only the tracks it held, which are retried
 one at a time to find the culprit.
 """
@@ -125,7 +128,9 @@ class DescriptorCache:
     """One ``.npz`` (columns, values) or ``.error.txt`` per track under ``folder``.
 
     An entry that cannot be read back (a file cut short by a full disk, a bad copy) counts as
-    missing: :meth:`has` warns, removes it, and the track is extracted again.
+    missing: :meth:`has` warns, removes it, and the track is extracted again. So does one made
+    from other audio than the track's ``source`` now (entries written before they recorded a
+    source are kept: they can tell nothing).
     """
 
     def __init__(self, folder: Path):
@@ -137,8 +142,9 @@ class DescriptorCache:
         name = _cache_name(track_id)
         return self.folder / f"{name}.npz", self.folder / f"{name}.error.txt"
 
-    def has(self, track_id: str) -> bool:
-        """Whether the track has a readable entry; a damaged one is removed (with a warning)."""
+    def has(self, track_id: str, source: str = "") -> bool:
+        """Whether the track has a readable entry made from the audio ``source`` describes; a damaged
+        entry is removed (with a warning), and so is one made from other audio."""
         for path in self._paths(track_id):
             if path.exists():
                 if problem := _damage(path):
@@ -146,17 +152,22 @@ class DescriptorCache:
                                   "removed, extracting the track again", stacklevel=2)
                     path.unlink()
                     return False
+                if _source(path) not in (None, source):  # the file was replaced since: describe the new one
+                    path.unlink()
+                    return False
                 return True
         return False
 
-    def put(self, track_id: str, descriptors: dict[str, float] | None, error: str | None) -> None:
+    def put(self, track_id: str, descriptors: dict[str, float] | None, error: str | None, source: str = "") -> None:
+        """Cache one track's descriptors (or the error Essentia gave), made from the audio ``source`` describes."""
         values_path, error_path = self._paths(track_id)
         if error is not None:
-            write_text(error_path, json.dumps({"track_id": track_id, "error": error}))
+            write_text(error_path, json.dumps({"track_id": track_id, "error": error, "source": source}))
             return
         with atomic_path(values_path) as tmp:
             np.savez_compressed(tmp, track_id=np.array(track_id), columns=np.array(list(descriptors)),
-                                values=np.array(list(descriptors.values()), dtype=np.float64))
+                                values=np.array(list(descriptors.values()), dtype=np.float64),
+                                source=np.array(source))
 
     def get(self, track_id: str) -> tuple[dict[str, float] | None, str | None]:
         values_path, error_path = self._paths(track_id)
@@ -175,6 +186,14 @@ class DescriptorCache:
         raise KeyError(track_id)
 
 
+def _source(path: Path) -> str | None:
+    """The audio signature an entry was made from; None for entries written before entries recorded one."""
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            return str(data["source"]) if "source" in data.files else None
+    return json.loads(path.read_text()).get("source")
+
+
 def _damage(path: Path) -> str | None:
     """What makes a cache entry unreadable, or None: an archive's directory of members (its end, so a
     file cut short has none) or an error record's JSON; the values themselves are read by ``get``."""
@@ -189,34 +208,39 @@ def _damage(path: Path) -> str | None:
     return None
 
 
-def extract_all(tracks: list[tuple[str, str]], cache: DescriptorCache, *, jobs: int = 1,
-                progress: bool = True) -> None:
-    """Fill ``cache`` for every ``(track_id, audio path)``; tracks already cached are skipped."""
-    pending = [(t, p) for t, p in tracks if not cache.has(t)]
+def extract_all(tracks: list[tuple[str, str]], cache: DescriptorCache, *, sources: dict[str, str] | None = None,
+                jobs: int = 1, progress: bool = True) -> None:
+    """Fill ``cache`` for every ``(track_id, audio path)``; tracks already cached are skipped.
+
+    ``sources``: each track's audio signature as the store recorded it when decoding (default
+    ""): an entry made from other audio is extracted again.
+    """
+    sources = sources or {}
+    pending = [(t, p) for t, p in tracks if not cache.has(t, sources.get(t, ""))]
     bar = tqdm(total=len(pending), desc="essentia", unit="track", disable=not progress)
     if jobs <= 1:
         for track_id, path in pending:
-            cache.put(*_extract_job(track_id, path))
+            cache.put(*_extract_job(track_id, path), sources.get(track_id, ""))
             bar.update()
         bar.close()
         return
     queue = list(pending)
     n_before = bar.n
     while queue:
-        lost, queue = _run_pool(queue, cache, jobs=jobs, bar=bar)
+        lost, queue = _run_pool(queue, cache, sources, jobs=jobs, bar=bar)
         for track_id, path in lost:
             # a worker died holding these: rerun each alone, so only the culprit is marked
-            if _run_pool([(track_id, path)], cache, jobs=1, bar=bar)[0]:
+            if _run_pool([(track_id, path)], cache, sources, jobs=1, bar=bar)[0]:
                 if bar.n == n_before:
                     # not one track has come back: the workers cannot start at all
                     raise AgfError("essentia worker processes die before finishing any track; "
                                    "check that `python -c 'import essentia.standard'` works, or use --jobs 1")
-                cache.put(track_id, None, "essentia crashed the worker process on this file")
+                cache.put(track_id, None, "essentia crashed the worker process on this file", sources.get(track_id, ""))
                 bar.update()
     bar.close()
 
 
-def _run_pool(tracks, cache: DescriptorCache, *, jobs: int, bar) -> tuple[list, list]:
+def _run_pool(tracks, cache: DescriptorCache, sources: dict[str, str], *, jobs: int, bar) -> tuple[list, list]:
     """Extract ``tracks`` with ``jobs`` processes.
 
     Returns ([], []) when all are cached, or, when a worker died, (the tracks that were in
@@ -236,13 +260,13 @@ def _run_pool(tracks, cache: DescriptorCache, *, jobs: int, bar) -> tuple[list, 
                 for future in done:
                     result = future.result()  # raises BrokenProcessPool when a worker died
                     del in_flight[future]
-                    cache.put(*result)
+                    cache.put(*result, sources.get(result[0], ""))
                     bar.update()
     except BrokenProcessPool:
         lost = list(in_flight.values())
         for future, track in list(in_flight.items()):
             if future.done() and future.exception() is None:
-                cache.put(*future.result())
+                cache.put(*future.result(), sources.get(track[0], ""))
                 bar.update()
                 lost.remove(track)
         return lost, list(todo)
