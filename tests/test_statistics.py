@@ -49,13 +49,15 @@ def test_statistics_are_librosas_mfcc_deltas_and_contrast(shared_data):
     assert len(names) == 66 and names[0] == "mfcc1_mean" and names[13] == "mfcc1_std" and names[-1] == "contrast7_std"
 
 
-def test_the_cache_is_computed_once_per_track_and_redone_when_the_audio_moves(small_workdir, tmp_path, monkeypatch):
+def test_the_cache_is_computed_once_per_track_and_redone_when_the_audio_moves_or_changes(small_workdir, tmp_path,
+                                                                                         monkeypatch):
     workdir, _ = small_workdir
-    work = tmp_path / "w"  # the tracks of the session's work directory, with a cache of its own
+    work = tmp_path / "w"  # the tracks and store of the session's work directory, with a cache of its own
     work.mkdir()
     for name in ("tracks.csv", "dataset.json", "source.json"):
         if (workdir / name).exists():
             shutil.copy(workdir / name, work / name)
+    shutil.copytree(workdir / "store", work / "store")
     ids = list(load_tracks(Workdir(work))["track_id"])
     paths = load_tracks(Workdir(work)).set_index("track_id")["path"]
     first = statistics_of(work, ids[:3], progress=False)
@@ -73,10 +75,17 @@ def test_the_cache_is_computed_once_per_track_and_redone_when_the_audio_moves(sm
     np.testing.assert_array_equal(again[:2], first[[2, 0]])
     cache = next(Workdir(work).statistics_dir.glob("*.csv"))
     table = pd.read_csv(cache, dtype={"track_id": str})
+    assert table.set_index("track_id").loc[ids[0], "source"] == open_store(Workdir(work)).sources[ids[0]]
     table.loc[table["track_id"] == ids[0], "path"] = "elsewhere.mp3"
+    # as if ids[1]'s file had been replaced and decoded again: the store records other audio now
+    table.loc[table["track_id"] == ids[1], "source"] = "1234:5678:0123456789abcdef"
     table.to_csv(cache, index=False)
-    statistics_of(work, ids[:2], progress=False)
-    assert calls[1:] == [paths[ids[0]]]
+    statistics_of(work, ids[:3], progress=False)
+    assert calls[1:] == [paths[ids[0]], paths[ids[1]]]
+    # a cache written before the signatures: its rows can tell nothing, and are kept
+    pd.read_csv(cache, dtype={"track_id": str}).drop(columns="source").to_csv(cache, index=False)
+    np.testing.assert_array_equal(statistics_of(work, ids[:3], progress=False), first)
+    assert len(calls) == 3
 
 
 def test_the_baseline_predicts_what_scikit_learn_predicts():

@@ -2,8 +2,10 @@
 
 The classical baseline (:mod:`agf.classifier.baseline`) reads them, for its own case and for
 the grid's ``+b`` cases. They are cached in ``W/statistics/<settings digest>.csv``, one row per
-track (its id, its audio path, then the statistics), and reused while the track's path is
-unchanged.
+track (its id, its audio path, the store's signature of that file when it was decoded, then the
+statistics), and reused while the track's path and audio are the same: a file replaced and
+decoded again by ``agf prepare`` gets its statistics computed again. Rows written before the
+cache recorded the signature are kept (they can tell nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from tqdm.auto import tqdm
 
 from agf.atomic import write_csv
 from agf.audio.statistics import N_CONTRAST, StatisticsSettings, track_statistics
-from agf.data.tables import load_tracks
+from agf.data.tables import load_tracks, open_store
 from agf.locks import exclusive
 from agf.settings import fingerprint
 from agf.workdir import Workdir
@@ -32,24 +34,30 @@ def statistic_names(settings: StatisticsSettings) -> list[str]:
 def statistics_of(workdir: Path | str, track_ids: Sequence[str], settings: StatisticsSettings = StatisticsSettings(),
                   *, progress: bool = True) -> np.ndarray:
     """``(len(track_ids), settings.width)`` float64 (of float32 values): the statistics of the work
-    directory's tracks, computed for the tracks the cache lacks (or whose audio path changed) and cached.
+    directory's tracks, computed for the tracks the cache lacks (or whose audio path or file changed) and cached.
 
     Raises:
         AudioError: a track's audio can no longer be decoded (changed since ``agf prepare``).
     """
     wd = Workdir(workdir)
     paths = load_tracks(wd).set_index("track_id")["path"]
+    sources = open_store(wd).sources
     names = statistic_names(settings)
     cache = wd.statistics_csv(fingerprint(settings))
     with exclusive(wd.statistics_lock()):  # the baseline and the +b cases of a grid ask at once
-        cached = (pd.read_csv(cache, dtype={"track_id": str, "path": str}, keep_default_na=False).set_index("track_id")
-                  if cache.exists() else pd.DataFrame(columns=["path", *names]).rename_axis("track_id"))
-        todo = [t for t in dict.fromkeys(track_ids) if t not in cached.index or cached.at[t, "path"] != paths[t]]
+        cached = (pd.read_csv(cache, dtype={"track_id": str, "path": str, "source": str}, keep_default_na=False)
+                  .set_index("track_id") if cache.exists()
+                  else pd.DataFrame(columns=["path", "source", *names]).rename_axis("track_id"))
+        if "source" not in cached.columns:  # a cache from before the signatures
+            cached.insert(1, "source", "")
+        todo = [t for t in dict.fromkeys(track_ids) if t not in cached.index or cached.at[t, "path"] != paths[t]
+                or cached.at[t, "source"] not in ("", sources.get(t, ""))]
         if todo:
             rows = [track_statistics(paths[t], settings) for t in tqdm(todo, desc="track statistics", unit="track",
                                                                        disable=not progress)]
             fresh = pd.DataFrame(np.stack(rows), index=pd.Index(todo, name="track_id"), columns=names)
             fresh.insert(0, "path", [paths[t] for t in todo])
+            fresh.insert(1, "source", [sources.get(t, "") for t in todo])
             kept = cached.drop(index=todo, errors="ignore")
             cached = pd.concat([kept, fresh]) if len(kept) else fresh
             write_csv(cached.reset_index(), cache, float_format="%.9g")

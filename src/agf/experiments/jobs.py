@@ -211,7 +211,8 @@ def baseline_job(workdir: str, preset_name: str) -> JobResult:
     clock = StageClock()
     wd = Workdir(workdir)
     tracks = load_tracks(wd)
-    inputs = {**_baseline_inputs(), "tracks": tracks_fingerprint(tracks)}
+    # the store: its record of each audio file says which statistics are current
+    inputs = {**_baseline_inputs(), "tracks": tracks_fingerprint(tracks), "store": open_store(wd).fingerprint()}
     row_path = wd.case_json(preset_name, "baseline")
     row = _cached_row(row_path, inputs)
     if row is not None:
