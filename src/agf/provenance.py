@@ -74,6 +74,15 @@ def unchanged(path: Path | str, recorded: str) -> bool:
     return bool(sha) and now.split(":")[0] == size and file_digest(Path(path)) == sha
 
 
+def made_from_same_file(made_from: str | None, now: str) -> bool:
+    """Whether an artefact made from a file whose signature was ``made_from`` still describes it, the
+    file's signature (as the store records it) being ``now``: the one rule of the caches made from a
+    track's audio (its Essentia descriptors, its track statistics). An artefact that recorded no
+    signature (written before they did) can tell nothing, and is kept.
+    """
+    return not made_from or made_from == now
+
+
 def record_inputs(path: Path, inputs: dict[str, str]) -> None:
     """Write ``inputs`` (name -> digest) as the record of what the artefact at ``path``'s folder was made from."""
     write_json(path, {"inputs": dict(sorted(inputs.items()))})

@@ -21,6 +21,7 @@ from agf.atomic import write_csv
 from agf.audio.statistics import N_CONTRAST, StatisticsSettings, track_statistics
 from agf.data.tables import load_tracks, open_store
 from agf.locks import exclusive
+from agf.provenance import made_from_same_file
 from agf.settings import fingerprint
 from agf.workdir import Workdir
 
@@ -51,7 +52,7 @@ def statistics_of(workdir: Path | str, track_ids: Sequence[str], settings: Stati
         if "source" not in cached.columns:  # a cache from before the signatures
             cached.insert(1, "source", "")
         todo = [t for t in dict.fromkeys(track_ids) if t not in cached.index or cached.at[t, "path"] != paths[t]
-                or cached.at[t, "source"] not in ("", sources.get(t, ""))]
+                or not made_from_same_file(cached.at[t, "source"], sources.get(t, ""))]
         if todo:
             rows = [track_statistics(paths[t], settings) for t in tqdm(todo, desc="track statistics", unit="track",
                                                                        disable=not progress)]

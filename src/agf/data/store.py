@@ -185,8 +185,8 @@ class MelStore:
         self.row_of = {t: i for i, t in enumerate(self.track_ids)}
         self.offsets = np.array([e.offset for e in entries], dtype=np.int64)
         self.n_frames = np.array([e.n_frames for e in entries], dtype=np.int64)
-        # what each track's audio file was when it was decoded: artefacts made from the file itself
-        # (the Essentia descriptors) are valid while it is the same
+        # what each track's audio file was when it was decoded: the caches made from the file itself
+        # (Essentia descriptors, track statistics) hold while it is the same
         self.sources = {e.track_id: e.source for e in entries}
         total = log[-1].offset + log[-1].n_frames if log else 0
         n_mels = self.settings.n_mels

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from agf.atomic import atomic_path, write_text
 from agf.errors import AgfError
+from agf.provenance import made_from_same_file
 from agf.settings import Settings, ensure_settings
 
 SKIPPED_PREFIXES = ("metadata.",)
@@ -152,7 +153,7 @@ class DescriptorCache:
                                   "removed, extracting the track again", stacklevel=2)
                     path.unlink()
                     return False
-                if _source(path) not in (None, source):  # the file was replaced since: describe the new one
+                if not made_from_same_file(_source(path), source):  # the file was replaced: describe the new one
                     path.unlink()
                     return False
                 return True
