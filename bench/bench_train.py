@@ -15,6 +15,8 @@ the best of ``--rounds`` kept (the machine may be shared):
 - agf 1 channels-last: the same with the model in channels-last (``model.to(memory_format=
   torch.channels_last)``, the layout `agf train` uses on CUDA), where PyTorch's own pools are fast.
 - agf 1 compiled (``--compile``): torch.compile of the Trainer's model; compile time reported.
+- agf 1 bf16 (``--bf16``): the Trainer's step under CPU bf16 autocast (`agf train` autocasts to
+  bf16 on CUDA only: this measures whether it would pay on the CPU too).
 - 5 STNs: stacked into one grouped model (agf, and in channels-last) against 5 separate eager
   networks.
 - baseline agf 1 (``--baseline-src PATH``): "agf 1" measured by this script in a subprocess with
@@ -80,13 +82,14 @@ def open_workdir(path: str):
 
 
 def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: int, *, compile_model: bool = False,
-                      memory_format: torch.memory_format | None = None,
+                      memory_format: torch.memory_format | None = None, bf16: bool = False,
                       batch: int = 64) -> float:
     """The Trainer's step and loader on ``n_nets`` stacked genre networks (16 classes).
 
     ``memory_format`` puts the Trainer's model and its batches in that layout (``None``: the layout
     the Trainer chose; both must change, as a conv follows channels-last input or weights). With
-    ``compile_model`` the first step's seconds (compilation) are printed.
+    ``compile_model`` the first step's seconds (compilation) are printed; ``bf16`` runs each step under
+    CPU bf16 autocast.
     """
     rng = np.random.default_rng(1)
     tasks = "gsedm"[:n_nets]
@@ -105,7 +108,8 @@ def agf_samples_per_s(store, rows, mean, std, n_nets: int, steps: int, warmup: i
     for i, b in enumerate(trainer.loader.batches(plan[:warmup + steps])):
         if i == warmup:
             start = time.perf_counter()
-        trainer.step(b.x if memory_format is None else b.x.contiguous(memory_format=memory_format), b.targets)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            trainer.step(b.x if memory_format is None else b.x.contiguous(memory_format=memory_format), b.targets)
         if i == 0 and compile_model:
             print(f"  torch.compile: first step {time.perf_counter() - begin:.1f} s (compilation)", flush=True)
     return n_nets * steps * batch / (time.perf_counter() - start)
@@ -137,6 +141,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile)")
+    parser.add_argument("--bf16", action="store_true", help="also measure the step under CPU bf16 autocast")
     parser.add_argument("--baseline-src", help="another checkout's src folder: its `agf 1`, for the ratio")
     parser.add_argument("--json", help="also write the samples/s to this file (the baseline's as \"baseline agf 1\")")
     parser.add_argument("--only-agf-1", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
@@ -166,6 +171,8 @@ def main() -> None:
                 "agf 5": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3),
                 "agf 5 channels-last": lambda: agf_samples_per_s(store, rows, mean, std, 5, args.steps // 2, 3,
                                                                  memory_format=channels_last)}
+    if args.bf16:
+        measures["agf 1 bf16"] = agf_1(bf16=True)
     if args.baseline_src:
         measures["baseline agf 1"] = lambda: baseline_samples_per_s(args.baseline_src, args)
     names = list(measures)
@@ -184,8 +191,11 @@ def main() -> None:
         print(f"  {name:<32} {value:8.1f} samples/s")
     print(f"P4 one STN: agf / eager = {results['agf 1'] / results['eager 1']:.2f}x")
     print(f"layout: channels-last / NCHW = {results['agf 1 channels-last'] / results['agf 1 NCHW']:.2f}x")
+    if "agf 1 bf16" in results:
+        print(f"CPU bf16 autocast: bf16 / agf 1 = {results['agf 1 bf16'] / results['agf 1']:.2f}x")
     if "agf 1 compiled" in results:
-        print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x")
+        print(f"P4 one STN, compiled: agf / eager = {results['agf 1 compiled'] / results['eager 1']:.2f}x; "
+              f"compiled / agf 1 = {results['agf 1 compiled'] / results['agf 1']:.2f}x")
     print(f"5 STNs: stacked (agf) / 5 separate eager = {results['agf 5'] / results['eager 5']:.2f}x; "
           f"channels-last / agf = {results['agf 5 channels-last'] / results['agf 5']:.2f}x")
     if args.json:

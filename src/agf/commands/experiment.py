@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "alone (*_seeds_sd); costs S times the grid (default 1)")
     parser.add_argument("--cluster", metavar="ADDRESS", help="attach to a running Dask scheduler (tcp://host:8786)")
     parser.add_argument("--workers", type=process_count("--workers"),
-                        help="local cluster size (default: one per GPU, else cores / 2)")
+                        help="local cluster size (default: one per GPU, else cores / 2; more than the GPUs share them)")
     tuning = parser.add_argument_group("preset overrides")
     tuning.add_argument("--epochs", type=int, help="epochs per STN (a k-task MTN trains k times as many)")
     tuning.add_argument("--mlp-epochs", type=int, help="transfer MLP epochs")
