@@ -20,11 +20,13 @@ from agf.experiments.cluster import default_workers, job_device, open_client
 def gpus(monkeypatch):
     """Pretend this host has ``n`` GPUs and that the caller runs inside the Dask worker named ``name``."""
     def pretend(n: int, name=None):
+        def worker():
+            if name is None:
+                raise ValueError("No worker found")  # what distributed raises outside a worker
+            return SimpleNamespace(name=name)
+
         monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
-        if name is None:
-            monkeypatch.setattr(cluster, "get_worker", lambda: (_ for _ in ()).throw(ValueError("no worker")))
-        else:
-            monkeypatch.setattr(cluster, "get_worker", lambda: SimpleNamespace(name=name))
+        monkeypatch.setattr(cluster, "get_worker", worker)
     return pretend
 
 
