@@ -62,7 +62,7 @@ def test_parallel_extraction_records_failures_and_resumes(short_clips, tmp_path,
     extract_all(tracks, DescriptorCache(tmp_path / "cache"), jobs=1, progress=False)
 
 
-def test_a_track_whose_audio_was_replaced_is_extracted_again(short_clips, tmp_path):
+def test_a_track_whose_audio_was_replaced_is_extracted_again(short_clips, tmp_path, monkeypatch):
     """The cache is keyed by the track and the audio it was made from (the store's signature of
     the file): a replaced file must not keep its old descriptors, an unchanged one is not redone."""
     cache = DescriptorCache(tmp_path / "cache")
@@ -80,6 +80,15 @@ def test_a_track_whose_audio_was_replaced_is_extracted_again(short_clips, tmp_pa
     assert cache.get("u")[0] is None
     extract_all([("u", str(short_clips[0]))], cache, sources={"u": "mended"}, progress=False)
     assert cache.get("u") == (first, None)
+    # and a track whose new file Essentia fails on loses its old descriptors
+    extract_all([("u", str(broken))], cache, sources={"u": "broken again"}, progress=False)
+    assert cache.get("u")[0] is None and "essentia" in cache.get("u")[1]
+    # a caller that does not know the store's signatures keeps what is cached: no re-extraction
+    import agf.factors.essentia_features as ef
+
+    monkeypatch.setattr(ef, "_extract_job", lambda *a: pytest.fail("re-extracted a cached track"))
+    extract_all([("t", str(short_clips[1])), ("u", str(short_clips[0]))], cache, progress=False)
+    assert cache.get("t") == (second, None)
 
 
 def test_non_finite_missing_and_constant_columns_are_dropped():

@@ -48,7 +48,7 @@ def test_a_record_without_a_digest_cannot_tell_a_touched_file_and_counts_it_chan
     assert not unchanged(path, old_record)
 
 
-def test_a_cache_entry_holds_for_the_same_signature_or_when_it_recorded_none():
+def test_a_cache_entry_holds_unless_two_known_signatures_differ():
     assert made_from_same_file("10:20:abc", "10:20:abc")
     assert not made_from_same_file("10:20:abc", "10:30:def")  # decoded again: other audio
     assert made_from_same_file(None, "10:30:def") and made_from_same_file("", "10:30:def")  # older entries

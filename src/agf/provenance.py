@@ -77,10 +77,12 @@ def unchanged(path: Path | str, recorded: str) -> bool:
 def made_from_same_file(made_from: str | None, now: str) -> bool:
     """Whether an artefact made from a file whose signature was ``made_from`` still describes it, the
     file's signature (as the store records it) being ``now``: the one rule of the caches made from a
-    track's audio (its Essentia descriptors, its track statistics). An artefact that recorded no
-    signature (written before they did) can tell nothing, and is kept.
+    track's audio (its Essentia descriptors, its track statistics). Only two known signatures that
+    differ condemn it: one that recorded none (written before they did) can tell nothing, and neither
+    can a caller that does not know the file's (``now`` empty), so either keeps it, rather than
+    spend hours extracting again what may well be current.
     """
-    return not made_from or made_from == now
+    return not made_from or not now or made_from == now
 
 
 def record_inputs(path: Path, inputs: dict[str, str]) -> None:

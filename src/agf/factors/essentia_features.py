@@ -130,8 +130,8 @@ class DescriptorCache:
 
     An entry that cannot be read back (a file cut short by a full disk, a bad copy) counts as
     missing: :meth:`has` warns, removes it, and the track is extracted again. So does one made
-    from other audio than the track's ``source`` now (entries written before they recorded a
-    source are kept: they can tell nothing).
+    from other audio than the track's ``source`` now (:func:`agf.provenance.made_from_same_file`:
+    an entry that recorded no source, or a query that gives none, keeps it).
     """
 
     def __init__(self, folder: Path):
@@ -145,7 +145,7 @@ class DescriptorCache:
 
     def has(self, track_id: str, source: str = "") -> bool:
         """Whether the track has a readable entry made from the audio ``source`` describes; a damaged
-        entry is removed (with a warning), and so is one made from other audio."""
+        entry is removed (with a warning). One made from other audio stays until :meth:`put` replaces it."""
         for path in self._paths(track_id):
             if path.exists():
                 if problem := _damage(path):
@@ -153,10 +153,7 @@ class DescriptorCache:
                                   "removed, extracting the track again", stacklevel=2)
                     path.unlink()
                     return False
-                if not made_from_same_file(_source(path), source):  # the file was replaced: describe the new one
-                    path.unlink()
-                    return False
-                return True
+                return made_from_same_file(_source(path), source)  # not: the file was replaced since
         return False
 
     def put(self, track_id: str, descriptors: dict[str, float] | None, error: str | None, source: str = "") -> None:
@@ -164,11 +161,14 @@ class DescriptorCache:
         values_path, error_path = self._paths(track_id)
         if error is not None:
             write_text(error_path, json.dumps({"track_id": track_id, "error": error, "source": source}))
-            return
-        with atomic_path(values_path) as tmp:
-            np.savez_compressed(tmp, track_id=np.array(track_id), columns=np.array(list(descriptors)),
-                                values=np.array(list(descriptors.values()), dtype=np.float64),
-                                source=np.array(source))
+        else:
+            with atomic_path(values_path) as tmp:
+                np.savez_compressed(tmp, track_id=np.array(track_id), columns=np.array(list(descriptors)),
+                                    values=np.array(list(descriptors.values()), dtype=np.float64),
+                                    source=np.array(source))
+        # the entry of other audio, of the other kind, goes after the new one is down (a crash between
+        # leaves both: has() then looks at the values first, finds them of other audio, and so redoes the track)
+        (values_path if error is not None else error_path).unlink(missing_ok=True)
 
     def get(self, track_id: str) -> tuple[dict[str, float] | None, str | None]:
         values_path, error_path = self._paths(track_id)
@@ -213,8 +213,8 @@ def extract_all(tracks: list[tuple[str, str]], cache: DescriptorCache, *, source
                 jobs: int = 1, progress: bool = True) -> None:
     """Fill ``cache`` for every ``(track_id, audio path)``; tracks already cached are skipped.
 
-    ``sources``: each track's audio signature as the store recorded it when decoding (default
-    ""): an entry made from other audio is extracted again.
+    ``sources``: each track's audio signature as the store recorded it when decoding: an entry
+    made from other audio is extracted again. A track without one keeps whatever is cached.
     """
     sources = sources or {}
     pending = [(t, p) for t, p in tracks if not cache.has(t, sources.get(t, ""))]
